@@ -1,0 +1,2 @@
+//! The local stand-in PiecesOS as a program (being written).
+fn main() {}

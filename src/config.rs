@@ -1,0 +1,404 @@
+//! How a [`Client`](crate::Client) reaches PiecesOS.
+//!
+//! [`ClientConfig`] is plain data with a serde form, and that JSON form is exactly what the C function
+//! `pieces_client_new` takes: every key is optional, unknown keys are refused, and durations are whole
+//! milliseconds (`connect_timeout_ms`, `request_timeout_ms`).
+//!
+//! ```
+//! use pieces_os_client::ClientConfig;
+//! use std::time::Duration;
+//!
+//! let config = ClientConfig::default()
+//!     .with_base_url("http://127.0.0.1:39300")
+//!     .with_application_id("my-plugin")
+//!     .with_request_timeout(Some(Duration::from_secs(5)));
+//! let same: ClientConfig = serde_json::from_str(
+//!     r#"{"base_url": "http://127.0.0.1:39300", "application_id": "my-plugin", "request_timeout_ms": 5000}"#,
+//! ).unwrap();
+//! assert_eq!(config, same);
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The environment variable that names the PiecesOS base URL when the configuration does not.
+pub const PIECES_OS_URL_ENV: &str = "PIECES_OS_URL";
+
+/// Where PiecesOS listens when neither the configuration nor [`PIECES_OS_URL_ENV`] says: the first port of
+/// the range modern PiecesOS picks from, on IPv4 loopback (never `localhost`, which may resolve to IPv6).
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:39300";
+
+/// The header the API key (the application id) is sent in, as the API specification names it.
+pub const DEFAULT_API_KEY_HEADER: &str = "X-Application-ID";
+
+/// Default limit on a response body: 1 GiB. Snapshots of tens of thousands of messages run to hundreds of
+/// MB, so the limit is far above them, yet still stops a runaway server from exhausting memory.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1 << 30;
+
+/// Default limit on opening a TCP connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Default limit on a whole request, from connecting to the last byte of the body.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Settings of a [`Client`](crate::Client). Build it with [`ClientConfig::default`] and the `with_*`
+/// methods, or decode it from JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The base URL of PiecesOS, `http://` or `https://` with host and port, no query. `None` takes
+    /// [`PIECES_OS_URL_ENV`] from the environment, else [`DEFAULT_BASE_URL`].
+    pub base_url: Option<String>,
+    /// The application id sent as the API key on every request (header [`Self::api_key_header`]).
+    /// `None` sends no such header.
+    pub application_id: Option<String>,
+    /// The name of the header that carries [`Self::application_id`].
+    pub api_key_header: String,
+    /// Limit on opening a TCP connection.
+    #[serde(rename = "connect_timeout_ms", with = "millis")]
+    pub connect_timeout: Duration,
+    /// Limit on a whole request; `None` (JSON `null`) means no limit.
+    #[serde(rename = "request_timeout_ms", with = "optional_millis")]
+    pub request_timeout: Option<Duration>,
+    /// The largest response body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// The `User-Agent` header sent with every request.
+    pub user_agent: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            base_url: None,
+            application_id: None,
+            api_key_header: DEFAULT_API_KEY_HEADER.to_owned(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            user_agent: concat!("pieces-os-client-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Sets [`Self::base_url`].
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Sets [`Self::application_id`].
+    pub fn with_application_id(mut self, application_id: impl Into<String>) -> Self {
+        self.application_id = Some(application_id.into());
+        self
+    }
+
+    /// Sets [`Self::api_key_header`].
+    pub fn with_api_key_header(mut self, header: impl Into<String>) -> Self {
+        self.api_key_header = header.into();
+        self
+    }
+
+    /// Sets [`Self::connect_timeout`].
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Self::request_timeout`]; `None` means no limit.
+    pub fn with_request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Self::max_body_bytes`].
+    pub fn with_max_body_bytes(mut self, limit: u64) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Sets [`Self::user_agent`].
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Decodes the JSON form (as `pieces_client_new` takes it): every key optional, unknown keys refused.
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_json::from_str(json).map_err(|err| Error::invalid_json("config", &err))
+    }
+
+    /// Checks every setting and returns the base URL to use, without a trailing slash.
+    pub(crate) fn validate(&self) -> Result<String> {
+        let base_url = match &self.base_url {
+            Some(url) => url.clone(),
+            None => match std::env::var(PIECES_OS_URL_ENV) {
+                Ok(url) if !url.trim().is_empty() => url,
+                _ => DEFAULT_BASE_URL.to_owned(),
+            },
+        };
+        let base_url = validate_base_url(&base_url)?;
+        if !is_header_name(&self.api_key_header) {
+            return Err(Error::invalid_input(
+                "api_key_header",
+                format!("{:?} is not a valid HTTP header name", self.api_key_header),
+            ));
+        }
+        if let Some(id) = &self.application_id {
+            check_header_value("application_id", id)?;
+        }
+        check_header_value("user_agent", &self.user_agent)?;
+        if self.connect_timeout.is_zero() {
+            return Err(Error::invalid_input(
+                "connect_timeout",
+                "must be greater than zero",
+            ));
+        }
+        if self.request_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::invalid_input(
+                "request_timeout",
+                "must be greater than zero (use null for no limit)",
+            ));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(Error::invalid_input(
+                "max_body_bytes",
+                "must be greater than zero",
+            ));
+        }
+        Ok(base_url)
+    }
+}
+
+/// Accepts `http(s)://host[:port][/path]`, refusing anything else; returns it without a trailing slash.
+fn validate_base_url(url: &str) -> Result<String> {
+    let refuse = |reason: &str| Error::invalid_input("base_url", format!("{url:?} {reason}"));
+    let lower = url.to_ascii_lowercase();
+    let rest = if lower.starts_with("http://") {
+        &url["http://".len()..]
+    } else if lower.starts_with("https://") {
+        &url["https://".len()..]
+    } else {
+        return Err(refuse("is not an http:// or https:// URL"));
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(refuse("contains white space or control characters"));
+    }
+    if url.contains(['?', '#']) {
+        return Err(refuse("must not have a query or a fragment"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(refuse("must not carry user information"));
+    }
+    let (host, port) = split_host_port(authority).ok_or_else(|| refuse("has no host"))?;
+    if host.is_empty() {
+        return Err(refuse("has no host"));
+    }
+    if let Some(port) = port {
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 => {}
+            _ => return Err(refuse("has a port that is not a number from 1 to 65535")),
+        }
+    }
+    // The `http` crate is what ureq parses URLs with; a URL it refuses would fail at the first request.
+    let parsed: std::result::Result<ureq::http::Uri, _> = url.parse();
+    if let Err(err) = parsed {
+        return Err(refuse(&format!("is not a valid URL ({err})")));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Splits `host:port`, `host`, `[v6]:port` or `[v6]`; `None` for an unclosed bracket or junk after it.
+fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        return match after {
+            "" => Some((host, None)),
+            _ => Some((host, Some(after.strip_prefix(':')?))),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => Some((host, Some(port))),
+        None => Some((authority, None)),
+    }
+}
+
+/// RFC 9110 `token`: the characters a header name may have.
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Refuses header values that could split or end the header (CR, LF, NUL and other controls but tab).
+pub(crate) fn check_header_value(argument: &'static str, value: &str) -> Result<()> {
+    match value.chars().find(|&c| c.is_control() && c != '\t') {
+        Some(c) => Err(Error::invalid_input(
+            argument,
+            format!("contains the control character {c:?}, which a header value cannot carry"),
+        )),
+        None => Ok(()),
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.as_millis().try_into().unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+mod optional_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => super::millis::serialize(duration, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+        Option::<u64>::deserialize(deserializer).map(|ms| ms.map(Duration::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str) -> ClientConfig {
+        ClientConfig::default().with_base_url(url)
+    }
+
+    #[test]
+    fn accepts_http_and_https_and_trims_the_slash() {
+        assert_eq!(
+            config("http://127.0.0.1:39300/").validate().unwrap(),
+            "http://127.0.0.1:39300"
+        );
+        assert_eq!(
+            config("https://pieces.local").validate().unwrap(),
+            "https://pieces.local"
+        );
+        assert_eq!(
+            config("http://[::1]:1000/base").validate().unwrap(),
+            "http://[::1]:1000/base"
+        );
+    }
+
+    #[test]
+    fn refuses_urls_that_are_not_http() {
+        for bad in [
+            "ftp://127.0.0.1",
+            "127.0.0.1:39300",
+            "http://",
+            "http://127.0.0.1:null",
+            "http://127.0.0.1:0",
+            "http://127.0.0.1:70000",
+            "http://127.0.0.1:39300?x=1",
+            "http://user@127.0.0.1",
+            "http://127.0.0.1:39300/a b",
+            "http://[::1",
+        ] {
+            let err = config(bad).validate().unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidInput {
+                        argument: "base_url",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn refuses_header_injection() {
+        let err = config("http://127.0.0.1:1")
+            .with_application_id("abc\r\nX-Evil: 1")
+            .validate()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    argument: "application_id",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = config("http://127.0.0.1:1")
+            .with_api_key_header("X Application")
+            .validate()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    argument: "api_key_header",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn json_form_round_trips_and_refuses_unknown_keys() {
+        let config = ClientConfig::default()
+            .with_base_url("http://127.0.0.1:1")
+            .with_request_timeout(None);
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(json.contains("\"request_timeout_ms\":null"), "{json}");
+        assert_eq!(ClientConfig::from_json(&json).unwrap(), config);
+        assert_eq!(ClientConfig::from_json("{}").unwrap(), ClientConfig::default());
+
+        let err = ClientConfig::from_json(r#"{"base_url": "http://x", "bse_url": 1}"#).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unknown field `bse_url`"), "{text}");
+        assert!(matches!(
+            err,
+            Error::InvalidJson {
+                argument: "config",
+                line: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn refuses_zero_limits() {
+        let base = config("http://127.0.0.1:1");
+        assert!(base
+            .clone()
+            .with_connect_timeout(Duration::ZERO)
+            .validate()
+            .is_err());
+        assert!(base
+            .clone()
+            .with_request_timeout(Some(Duration::ZERO))
+            .validate()
+            .is_err());
+        assert!(base.with_max_body_bytes(0).validate().is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Serde models of the conversation-messages API (being written).

@@ -1,0 +1,1 @@
+//! The local stand-in PiecesOS (being written).
