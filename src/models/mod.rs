@@ -15,13 +15,16 @@
 //! their constructors (or `Default`) and set the public fields:
 //!
 //! ```
-//! use pieces_os_client::models::{ConversationMessage, SeededConversationMessage};
+//! use pieces_os_client::models::{ConversationMessage, SearchInput, SeededConversationMessage};
 //!
 //! let seed = SeededConversationMessage::user_text("conversation-id", "What is a lifetime?");
 //! assert_eq!(
 //!     serde_json::to_string(&seed).unwrap(),
 //!     r#"{"conversation":{"id":"conversation-id"},"fragment":{"string":{"raw":"What is a lifetime?"}},"role":"USER"}"#
 //! );
+//!
+//! let mut search = SearchInput::query("lifetime");
+//! search.engines.iterable[0].query = Some("lifetimes".into());
 //!
 //! let message: ConversationMessage = serde_json::from_str(
 //!     r#"{"id": "m1", "role": "ASSISTANT", "conversation": {"id": "c1"},
@@ -40,7 +43,9 @@ mod macros;
 mod common;
 mod enums;
 mod message;
+mod search;
 mod seed;
+mod stream;
 mod timestamp;
 
 pub use common::{
@@ -49,5 +54,11 @@ pub use common::{
 };
 pub use enums::{EmbeddingType, FilterOperation, Role, SemanticVersion, Sentiment};
 pub use message::{ConversationMessage, ConversationMessages};
+pub use search::{
+    AnonymousTemporalRange, EmbeddingsSearchOptions, FullTextSearchOptions, SearchEngine, SearchEngines,
+    SearchInput, SearchedConversationMessage, SearchedConversationMessages, TemporalSearchOptions,
+    WorkstreamSearchOptions,
+};
 pub use seed::SeededConversationMessage;
+pub use stream::{StreamedIdentifier, StreamedIdentifiers};
 pub use timestamp::GroupedTimestamp;
