@@ -48,6 +48,9 @@ mod seed;
 mod stream;
 mod timestamp;
 
+#[cfg(test)]
+mod tests;
+
 pub use common::{
     EmbeddedModelSchema, FragmentFormat, FragmentMetadata, ReferencedConversation,
     ReferencedConversationMessage, Score, TransferableBytes, TransferableString,
