@@ -68,6 +68,115 @@ pub struct ClientConfig {
     pub max_body_bytes: u64,
     /// The `User-Agent` header sent with every request.
     pub user_agent: String,
+    /// How the identifier stream keeps its connection (JSON key `stream`).
+    pub stream: StreamConfig,
+}
+
+/// Settings of the identifier stream and of subscriptions to it: reconnection, dead-peer detection and the
+/// pull queue. JSON keys: `retry_initial_ms`, `retry_max_ms`, `max_attempts` (`null`: forever),
+/// `ping_interval_ms`, `idle_timeout_ms`, `queue_capacity`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StreamConfig {
+    /// Delay before the first reconnection attempt; it doubles after each failed attempt.
+    #[serde(rename = "retry_initial_ms", with = "millis")]
+    pub retry_initial: Duration,
+    /// Upper bound of the delay between attempts.
+    #[serde(rename = "retry_max_ms", with = "millis")]
+    pub retry_max: Duration,
+    /// How many connection attempts in a row may fail before a subscription gives up with a terminal
+    /// `Failed` event; `None` retries forever. A successful connection resets the count.
+    pub max_attempts: Option<u32>,
+    /// How often a ping is sent on a quiet connection.
+    #[serde(rename = "ping_interval_ms", with = "millis")]
+    pub ping_interval: Duration,
+    /// After this long without any frame (pongs included) a connection counts as lost.
+    #[serde(rename = "idle_timeout_ms", with = "millis")]
+    pub idle_timeout: Duration,
+    /// How many events a pull subscription holds before its thread stops reading the socket until the
+    /// consumer takes one (back-pressure: nothing is dropped).
+    pub queue_capacity: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            retry_initial: Duration::from_millis(100),
+            retry_max: Duration::from_secs(5),
+            max_attempts: None,
+            ping_interval: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            queue_capacity: 1024,
+        }
+    }
+}
+
+impl StreamConfig {
+    /// Sets the first and the largest delay between reconnection attempts.
+    pub fn with_retry(mut self, initial: Duration, max: Duration) -> Self {
+        self.retry_initial = initial;
+        self.retry_max = max;
+        self
+    }
+
+    /// Sets [`Self::max_attempts`]; `None` retries forever.
+    pub fn with_max_attempts(mut self, attempts: Option<u32>) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Sets [`Self::ping_interval`] and [`Self::idle_timeout`].
+    pub fn with_liveness(mut self, ping_interval: Duration, idle_timeout: Duration) -> Self {
+        self.ping_interval = ping_interval;
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// Sets [`Self::queue_capacity`].
+    pub fn with_queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        let positive = [
+            ("stream.retry_initial_ms", self.retry_initial),
+            ("stream.retry_max_ms", self.retry_max),
+            ("stream.ping_interval_ms", self.ping_interval),
+            ("stream.idle_timeout_ms", self.idle_timeout),
+        ];
+        for (argument, value) in positive {
+            if value.is_zero() {
+                return Err(Error::invalid_input(argument, "must be greater than zero"));
+            }
+        }
+        if self.retry_max < self.retry_initial {
+            return Err(Error::invalid_input(
+                "stream.retry_max_ms",
+                "must not be smaller than stream.retry_initial_ms",
+            ));
+        }
+        if self.idle_timeout <= self.ping_interval {
+            return Err(Error::invalid_input(
+                "stream.idle_timeout_ms",
+                "must be longer than stream.ping_interval_ms, or every quiet connection would count as lost",
+            ));
+        }
+        if self.queue_capacity == 0 {
+            return Err(Error::invalid_input(
+                "stream.queue_capacity",
+                "must be at least 1",
+            ));
+        }
+        if self.max_attempts == Some(0) {
+            return Err(Error::invalid_input(
+                "stream.max_attempts",
+                "must be at least 1 (null retries forever)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ClientConfig {
@@ -80,6 +189,7 @@ impl Default for ClientConfig {
             request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             user_agent: concat!("pieces-os-client-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
+            stream: StreamConfig::default(),
         }
     }
 }
@@ -127,6 +237,12 @@ impl ClientConfig {
         self
     }
 
+    /// Sets [`Self::stream`].
+    pub fn with_stream(mut self, stream: StreamConfig) -> Self {
+        self.stream = stream;
+        self
+    }
+
     /// Decodes the JSON form (as `pieces_client_new` takes it): every key optional, unknown keys refused.
     pub fn from_json(json: &str) -> Result<Self> {
         serde_json::from_str(json).map_err(|err| Error::invalid_json("config", &err))
@@ -170,6 +286,7 @@ impl ClientConfig {
                 "must be greater than zero",
             ));
         }
+        self.stream.validate()?;
         Ok(base_url)
     }
 }
@@ -384,6 +501,42 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn stream_settings_have_a_json_form_and_are_checked() {
+        let config = ClientConfig::from_json(
+            r#"{"stream": {"retry_initial_ms": 10, "retry_max_ms": 20, "max_attempts": 3}}"#,
+        )
+        .unwrap();
+        assert_eq!(config.stream.retry_initial, Duration::from_millis(10));
+        assert_eq!(config.stream.max_attempts, Some(3));
+        assert_eq!(
+            config.stream.queue_capacity,
+            StreamConfig::default().queue_capacity
+        );
+        let err = ClientConfig::from_json(r#"{"stream": {"retries": 1}}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `retries`"), "{err}");
+
+        let base = config.with_base_url("http://127.0.0.1:1");
+        let bad = base
+            .clone()
+            .with_stream(StreamConfig::default().with_retry(Duration::from_secs(2), Duration::from_secs(1)));
+        let err = bad.validate().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    argument: "stream.retry_max_ms",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let bad = base.with_stream(
+            StreamConfig::default().with_liveness(Duration::from_secs(5), Duration::from_secs(5)),
+        );
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -101,6 +101,13 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+
+    /// A subscription handler panicked; the subscription ended with it.
+    #[error("the subscription handler panicked: {message}")]
+    HandlerPanicked {
+        /// The panic's message, when it was a string.
+        message: String,
+    },
 }
 
 /// How many bytes of an error response body are kept in [`Error::HttpStatus`].
@@ -116,7 +123,7 @@ fn describe_timeout(after: Option<Duration>) -> String {
 impl Error {
     /// A short, stable name for the kind of failure, as used in the C API's last-error JSON:
     /// `invalid_input`, `invalid_json`, `connection`, `timeout`, `http_status`, `decode`,
-    /// `body_too_large`, `websocket`.
+    /// `body_too_large`, `websocket`, `handler_panicked`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::InvalidInput { .. } => "invalid_input",
@@ -127,6 +134,7 @@ impl Error {
             Error::Decode { .. } => "decode",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::WebSocket { .. } => "websocket",
+            Error::HandlerPanicked { .. } => "handler_panicked",
         }
     }
 
