@@ -65,7 +65,7 @@ pub enum Error {
         /// The HTTP status code.
         status: u16,
         /// The response body as text (PiecesOS sends `text/plain` on 500), cut to
-        /// [`MAX_ERROR_BODY_BYTES`](crate::error::MAX_ERROR_BODY_BYTES).
+        /// [`MAX_ERROR_BODY_BYTES`].
         body: String,
     },
 

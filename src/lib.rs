@@ -19,7 +19,7 @@
 //! ```
 //!
 //! Data flows one way: [`config`] → [`Client`] → an endpoint of [`messages`] → the wire (ureq, then
-//! `wire`'s checks) → a model of [`models`] or JSON text. The `server` feature adds [`server`], a local
+//! `wire`'s checks) → a model of [`models`] or JSON text. The `server` feature adds the `server` module, a local
 //! stand-in PiecesOS that speaks the same wire format, for tests and examples.
 
 #![deny(missing_docs)]
