@@ -1,13 +1,16 @@
 //! [`Client`]: one configured connection pool to PiecesOS, shared by every endpoint.
 //!
-//! The endpoints themselves live in [`crate::messages`] (HTTP) and [`crate::stream`] (WebSocket); this
-//! module owns what they have in common: the ureq `Agent`, the resolved base URL, and the one exchange
-//! function that sends a request and turns every answer into bytes or a precise [`Error`].
+//! The endpoints themselves live in [`crate::messages`] (HTTP), [`crate::health`] and [`crate::stream`]
+//! (WebSocket); this module owns what they have in common: the ureq `Agent`, the base URL (given, or
+//! discovered and cached), and the one exchange function that sends a request and turns every answer
+//! into bytes or a precise [`Error`].
 
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, Target};
+use crate::discovery::{self, PortRange, Probe, UrlSource};
 use crate::error::{Error, Result, MAX_ERROR_BODY_BYTES};
 
 /// A blocking client for PiecesOS.
@@ -17,6 +20,12 @@ use crate::error::{Error, Result, MAX_ERROR_BODY_BYTES};
 /// `Client` is `Send + Sync` and cheap to clone: clones share one ureq `Agent`, so TCP connections are kept
 /// alive and reused across calls, clones and threads. Every call blocks the calling thread until the
 /// answer has arrived or a timeout of the [`ClientConfig`] ran out.
+///
+/// # Where requests go
+///
+/// To [`ClientConfig::base_url`] when it is set, else to `PIECES_OS_URL`, else to the PiecesOS found
+/// by scanning loopback ports. The scan runs at the first call that needs it, not in [`Client::new`], and
+/// its result is shared by all clones; see [`crate::discovery`].
 ///
 /// ```no_run
 /// use pieces_os_client::{Client, ClientConfig, Transferables};
@@ -33,14 +42,27 @@ pub struct Client {
 
 struct Inner {
     agent: ureq::Agent,
-    base_url: String,
+    base_url: BaseUrl,
     config: ClientConfig,
+}
+
+/// Where requests go.
+enum BaseUrl {
+    /// Given by the configuration or the environment.
+    Fixed { url: String, source: UrlSource },
+    /// Found by scanning `ports`; the last URL found, if any. The lock is held during a scan, so callers
+    /// that need the URL meanwhile wait for that scan instead of starting their own.
+    Discovered {
+        ports: PortRange,
+        found: Mutex<Option<String>>,
+    },
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.cached_base_url())
+            .field("url_source", &self.url_source())
             .field("config", &self.inner.config)
             .finish()
     }
@@ -66,8 +88,16 @@ pub(crate) struct Exchange<'a> {
 
 impl Client {
     /// Builds a client after checking every setting of `config` (see [`ClientConfig`]); nothing is sent.
+    ///
+    /// Nothing is scanned here either: a client without a base URL looks for PiecesOS at its first call.
     pub fn new(config: ClientConfig) -> Result<Self> {
-        let base_url = config.validate()?;
+        let base_url = match config.validate()? {
+            Target::Fixed { url, source } => BaseUrl::Fixed { url, source },
+            Target::Scan(ports) => BaseUrl::Discovered {
+                ports,
+                found: Mutex::new(None),
+            },
+        };
         let agent_config = ureq::Agent::config_builder()
             // A 500's text/plain body is the only clue PiecesOS gives; read it rather than fail early.
             .http_status_as_error(false)
@@ -92,9 +122,86 @@ impl Client {
         Self::new(ClientConfig::default().with_base_url(base_url))
     }
 
-    /// The base URL requests go to, without a trailing slash.
-    pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+    /// The base URL requests go to, without a trailing slash: the one given, or the one discovered. A
+    /// client that discovers PiecesOS and has not found it yet scans now, and answers
+    /// [`Error::NotRunning`] when nothing answers.
+    pub fn base_url(&self) -> Result<String> {
+        self.base_url_after(None, None)
+    }
+
+    /// The base URL without scanning: the one given, or the last one discovered (`None` when discovery
+    /// has not run yet or found nothing).
+    pub fn cached_base_url(&self) -> Option<String> {
+        match &self.inner.base_url {
+            BaseUrl::Fixed { url, .. } => Some(url.clone()),
+            BaseUrl::Discovered { found, .. } => lock(found).clone(),
+        }
+    }
+
+    /// Where the base URL comes from: the configuration, `PIECES_OS_URL`, or a scan (of which ports).
+    pub fn url_source(&self) -> UrlSource {
+        match &self.inner.base_url {
+            BaseUrl::Fixed { source, .. } => *source,
+            BaseUrl::Discovered { ports, .. } => UrlSource::Scan(*ports),
+        }
+    }
+
+    /// Forgets the URL discovered and scans again now; for a client given a URL, returns that URL.
+    pub fn rediscover(&self) -> Result<String> {
+        match &self.inner.base_url {
+            BaseUrl::Fixed { url, .. } => Ok(url.clone()),
+            BaseUrl::Discovered { ports, found } => {
+                let mut found = lock(found);
+                *found = None;
+                self.scan_into(&mut found, *ports, None)
+            }
+        }
+    }
+
+    /// The base URL to use, after `failed` did not work if it is given. A discovering client scans when
+    /// it has no URL yet, or when its URL is `failed` (another thread may already have replaced it with a
+    /// newer one, which is then used). `cancel` ends a scan early, with [`Error::NotRunning`].
+    pub(crate) fn base_url_after(&self, failed: Option<&str>, cancel: Option<&AtomicBool>) -> Result<String> {
+        match &self.inner.base_url {
+            BaseUrl::Fixed { url, .. } => Ok(url.clone()),
+            BaseUrl::Discovered { ports, found } => {
+                let mut found = lock(found);
+                match &*found {
+                    Some(url) if failed != Some(url.as_str()) => Ok(url.clone()),
+                    _ => {
+                        *found = None;
+                        self.scan_into(&mut found, *ports, cancel)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the base URL is discovered by scanning (and so may move when PiecesOS restarts).
+    pub(crate) fn discovers(&self) -> bool {
+        matches!(self.inner.base_url, BaseUrl::Discovered { .. })
+    }
+
+    fn scan_into(
+        &self,
+        found: &mut Option<String>,
+        ports: PortRange,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<String> {
+        let config = &self.inner.config;
+        let probe = Probe {
+            connect_timeout: config.discovery.connect_timeout,
+            answer_timeout: config.discovery.answer_timeout,
+            user_agent: &config.user_agent,
+            api_key: config
+                .application_id
+                .as_deref()
+                .map(|id| (config.api_key_header.as_str(), id)),
+        };
+        let port = discovery::scan(ports, &probe, cancel).ok_or(Error::NotRunning { scanned: ports })?;
+        let url = discovery::url_for_port(port);
+        *found = Some(url.clone());
+        Ok(url)
     }
 
     /// The configuration this client was built with.
@@ -103,8 +210,26 @@ impl Client {
     }
 
     /// Sends one request and returns the body of a 2xx answer, read within the size limit.
+    ///
+    /// A discovering client whose connection is refused scans again; when PiecesOS is found elsewhere
+    /// the request is sent there once (a refused connection never carried it, so this is safe for every
+    /// method), and when it is found nowhere the answer is [`Error::NotRunning`].
     pub(crate) fn exchange(&self, exchange: Exchange<'_>) -> Result<Vec<u8>> {
-        let url = format!("{}{}", self.inner.base_url, exchange.path_and_query);
+        let base_url = self.base_url()?;
+        match self.send(&base_url, &exchange) {
+            Err(Failure::Refused(error)) if self.discovers() => {
+                let moved_to = self.base_url_after(Some(&base_url), None)?;
+                if moved_to == base_url {
+                    return Err(error);
+                }
+                self.send(&moved_to, &exchange).map_err(Failure::into_error)
+            }
+            other => other.map_err(Failure::into_error),
+        }
+    }
+
+    fn send(&self, base_url: &str, exchange: &Exchange<'_>) -> std::result::Result<Vec<u8>, Failure> {
+        let url = format!("{base_url}{}", exchange.path_and_query);
         let config = &self.inner.config;
         let sent = match exchange.method {
             Method::Get => {
@@ -125,21 +250,26 @@ impl Client {
                 }
             }
         };
-        let mut response = sent.map_err(|err| self.transport_error(&url, exchange.endpoint, err))?;
+        let mut response = sent.map_err(|err| match &err {
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Failure::Refused(self.transport_error(&url, exchange.endpoint, err))
+            }
+            _ => Failure::Other(self.transport_error(&url, exchange.endpoint, err)),
+        })?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            return Err(Error::HttpStatus {
+            return Err(Failure::Other(Error::HttpStatus {
                 endpoint: exchange.endpoint,
                 status,
                 body: read_error_body(response.body_mut().as_reader()),
-            });
+            }));
         }
         response
             .body_mut()
             .with_config()
             .limit(config.max_body_bytes)
             .read_to_vec()
-            .map_err(|err| self.transport_error(&url, exchange.endpoint, err))
+            .map_err(|err| Failure::Other(self.transport_error(&url, exchange.endpoint, err)))
     }
 
     /// Turns a ureq failure into the error a user can act on.
@@ -177,6 +307,25 @@ impl Client {
             other => connection(other.to_string()),
         }
     }
+}
+
+/// Why [`Client::send`] failed: refused connections are told apart, since they may mean PiecesOS moved.
+enum Failure {
+    Refused(Error),
+    Other(Error),
+}
+
+impl Failure {
+    fn into_error(self) -> Error {
+        match self {
+            Failure::Refused(error) | Failure::Other(error) => error,
+        }
+    }
+}
+
+/// Locks the discovered URL; the lock guards a plain `Option<String>`, which a panic cannot leave torn.
+fn lock(found: &Mutex<Option<String>>) -> MutexGuard<'_, Option<String>> {
+    found.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Reads at most [`MAX_ERROR_BODY_BYTES`] of an error body as text; an error body that cannot be read

@@ -22,14 +22,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::discovery::{DiscoveryConfig, PortRange, UrlSource, DEFAULT_PORTS, PIECES_OS_PORTS_ENV};
 use crate::error::{Error, Result};
+use crate::health::VersionRange;
 
-/// The environment variable that names the PiecesOS base URL when the configuration does not.
+/// The environment variable that names the PiecesOS base URL when the configuration does not (see
+/// [`crate::discovery`] for the whole order).
 pub const PIECES_OS_URL_ENV: &str = "PIECES_OS_URL";
-
-/// Where PiecesOS listens when neither the configuration nor [`PIECES_OS_URL_ENV`] says: the first port of
-/// the range modern PiecesOS picks from, on IPv4 loopback (never `localhost`, which may resolve to IPv6).
-pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:39300";
 
 /// The header the API key (the application id) is sent in, as the API specification names it.
 pub const DEFAULT_API_KEY_HEADER: &str = "X-Application-ID";
@@ -50,8 +49,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ClientConfig {
-    /// The base URL of PiecesOS, `http://` or `https://` with host and port, no query. `None` takes
-    /// [`PIECES_OS_URL_ENV`] from the environment, else [`DEFAULT_BASE_URL`].
+    /// The base URL of PiecesOS, `http://` or `https://` with host and port, no query. It always wins
+    /// and is never scanned. `None` takes [`PIECES_OS_URL_ENV`] from the environment, else finds PiecesOS
+    /// by scanning loopback ports (see [`crate::discovery`]).
     pub base_url: Option<String>,
     /// The application id sent as the API key on every request (header [`Self::api_key_header`]).
     /// `None` sends no such header.
@@ -70,6 +70,11 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// How the identifier stream keeps its connection (JSON key `stream`).
     pub stream: StreamConfig,
+    /// How PiecesOS is found when [`Self::base_url`] is `None` (JSON key `discovery`).
+    pub discovery: DiscoveryConfig,
+    /// The PiecesOS versions [`Client::check_version`](crate::Client::check_version) accepts (JSON key
+    /// `compatible_versions`: `{"at_least": "12.0.0", "below": "13.0.0"}`).
+    pub compatible_versions: VersionRange,
 }
 
 /// Settings of the identifier stream and of subscriptions to it: reconnection, dead-peer detection and the
@@ -190,6 +195,8 @@ impl Default for ClientConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             user_agent: concat!("pieces-os-client-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
             stream: StreamConfig::default(),
+            discovery: DiscoveryConfig::default(),
+            compatible_versions: VersionRange::default(),
         }
     }
 }
@@ -243,21 +250,60 @@ impl ClientConfig {
         self
     }
 
+    /// Sets [`Self::discovery`].
+    pub fn with_discovery(mut self, discovery: DiscoveryConfig) -> Self {
+        self.discovery = discovery;
+        self
+    }
+
+    /// Sets [`Self::compatible_versions`].
+    pub fn with_compatible_versions(mut self, versions: VersionRange) -> Self {
+        self.compatible_versions = versions;
+        self
+    }
+
     /// Decodes the JSON form (as `pieces_client_new` takes it): every key optional, unknown keys refused.
     pub fn from_json(json: &str) -> Result<Self> {
         serde_json::from_str(json).map_err(|err| Error::invalid_json("config", &err))
     }
 
-    /// Checks every setting and returns the base URL to use, without a trailing slash.
-    pub(crate) fn validate(&self) -> Result<String> {
-        let base_url = match &self.base_url {
-            Some(url) => url.clone(),
-            None => match std::env::var(PIECES_OS_URL_ENV) {
-                Ok(url) if !url.trim().is_empty() => url,
-                _ => DEFAULT_BASE_URL.to_owned(),
-            },
+    /// Checks every setting and says where requests go, reading the process environment as
+    /// [`DiscoveryConfig::use_environment`] allows.
+    pub(crate) fn validate(&self) -> Result<Target> {
+        self.validate_with_env(&|name| std::env::var(name).ok())
+    }
+
+    /// [`Self::validate`] with the environment read through `env`.
+    pub(crate) fn validate_with_env(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Target> {
+        let env = |name: &str| {
+            self.discovery
+                .use_environment
+                .then(|| env(name))
+                .flatten()
+                .filter(|value| !value.trim().is_empty())
         };
-        let base_url = validate_base_url(&base_url)?;
+        let target = if let Some(url) = &self.base_url {
+            Target::Fixed {
+                url: validate_base_url("base_url", url)?,
+                source: UrlSource::Config,
+            }
+        } else if let Some(url) = env(PIECES_OS_URL_ENV) {
+            Target::Fixed {
+                url: validate_base_url(PIECES_OS_URL_ENV, url.trim())?,
+                source: UrlSource::Environment,
+            }
+        } else {
+            let ports = match (self.discovery.ports, env(PIECES_OS_PORTS_ENV)) {
+                (Some(ports), _) => ports,
+                (None, Some(text)) => text.parse::<PortRange>().map_err(|err| {
+                    Error::invalid_input(PIECES_OS_PORTS_ENV, format!("{err} (from the environment)"))
+                })?,
+                (None, None) => DEFAULT_PORTS,
+            };
+            Target::Scan(ports)
+        };
+        self.discovery.validate()?;
+        self.compatible_versions.validate()?;
         if !is_header_name(&self.api_key_header) {
             return Err(Error::invalid_input(
                 "api_key_header",
@@ -287,13 +333,22 @@ impl ClientConfig {
             ));
         }
         self.stream.validate()?;
-        Ok(base_url)
+        Ok(target)
     }
 }
 
+/// Where a client's requests go, as the configuration and the environment decide.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A URL given by the configuration or the environment, without a trailing slash.
+    Fixed { url: String, source: UrlSource },
+    /// Found by scanning these ports, at the first request.
+    Scan(PortRange),
+}
+
 /// Accepts `http(s)://host[:port][/path]`, refusing anything else; returns it without a trailing slash.
-fn validate_base_url(url: &str) -> Result<String> {
-    let refuse = |reason: &str| Error::invalid_input("base_url", format!("{url:?} {reason}"));
+fn validate_base_url(argument: &'static str, url: &str) -> Result<String> {
+    let refuse = |reason: &str| Error::invalid_input(argument, format!("{url:?} {reason}"));
     let lower = url.to_ascii_lowercase();
     let rest = if lower.starts_with("http://") {
         &url["http://".len()..]
@@ -364,7 +419,7 @@ pub(crate) fn check_header_value(argument: &'static str, value: &str) -> Result<
     }
 }
 
-mod millis {
+pub(crate) mod millis {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
@@ -403,20 +458,143 @@ mod tests {
         ClientConfig::default().with_base_url(url)
     }
 
+    fn fixed(url: &str, source: UrlSource) -> Target {
+        Target::Fixed {
+            url: url.to_owned(),
+            source,
+        }
+    }
+
     #[test]
     fn accepts_http_and_https_and_trims_the_slash() {
+        for (given, expected) in [
+            ("http://127.0.0.1:39300/", "http://127.0.0.1:39300"),
+            ("https://pieces.local", "https://pieces.local"),
+            ("http://[::1]:1000/base", "http://[::1]:1000/base"),
+        ] {
+            assert_eq!(
+                config(given).validate().unwrap(),
+                fixed(expected, UrlSource::Config)
+            );
+        }
+    }
+
+    #[test]
+    fn the_url_comes_from_the_config_then_the_environment_then_a_scan() {
+        let env = |url: Option<&'static str>, ports: Option<&'static str>| {
+            move |name: &str| match name {
+                PIECES_OS_URL_ENV => url.map(str::to_owned),
+                PIECES_OS_PORTS_ENV => ports.map(str::to_owned),
+                _ => None,
+            }
+        };
+        let both = env(Some("http://127.0.0.1:1234/"), Some("5-6"));
+        // An explicit URL always wins.
         assert_eq!(
-            config("http://127.0.0.1:39300/").validate().unwrap(),
-            "http://127.0.0.1:39300"
+            config("http://127.0.0.1:1").validate_with_env(&both).unwrap(),
+            fixed("http://127.0.0.1:1", UrlSource::Config)
+        );
+        let plain = ClientConfig::default();
+        assert_eq!(
+            plain.validate_with_env(&both).unwrap(),
+            fixed("http://127.0.0.1:1234", UrlSource::Environment)
+        );
+        // An empty PIECES_OS_URL counts as unset.
+        assert_eq!(
+            plain.validate_with_env(&env(Some(" "), Some("5-6"))).unwrap(),
+            Target::Scan(PortRange::new(5, 6).unwrap())
         );
         assert_eq!(
-            config("https://pieces.local").validate().unwrap(),
-            "https://pieces.local"
+            plain.validate_with_env(&env(None, None)).unwrap(),
+            Target::Scan(DEFAULT_PORTS)
         );
+        // Configured ports win over PIECES_OS_PORTS.
+        let narrow = plain
+            .clone()
+            .with_discovery(DiscoveryConfig::default().with_ports(PortRange::new(7, 9).unwrap()));
         assert_eq!(
-            config("http://[::1]:1000/base").validate().unwrap(),
-            "http://[::1]:1000/base"
+            narrow.validate_with_env(&env(None, Some("5-6"))).unwrap(),
+            Target::Scan(PortRange::new(7, 9).unwrap())
         );
+        // Without the environment, only the configuration counts.
+        let sealed = plain
+            .clone()
+            .with_discovery(DiscoveryConfig::default().with_use_environment(false));
+        assert_eq!(
+            sealed.validate_with_env(&both).unwrap(),
+            Target::Scan(DEFAULT_PORTS)
+        );
+        // Bad values from the environment are named as such.
+        let err = plain
+            .validate_with_env(&env(Some("localhost:1"), None))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    argument: PIECES_OS_URL_ENV,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = plain.validate_with_env(&env(None, Some("9-1"))).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    argument: PIECES_OS_PORTS_ENV,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("from the environment"), "{err}");
+    }
+
+    #[test]
+    fn discovery_and_versions_have_a_json_form_and_are_checked() {
+        let config = ClientConfig::from_json(
+            r#"{"discovery": {"ports": "40000-40009", "connect_timeout_ms": 20, "use_environment": false},
+                "compatible_versions": {"at_least": "11.0.0", "below": "14.0.0"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.discovery.ports,
+            Some(PortRange::new(40000, 40009).unwrap())
+        );
+        assert_eq!(config.discovery.connect_timeout, Duration::from_millis(20));
+        assert!(!config.discovery.use_environment);
+        assert_eq!(config.compatible_versions.to_string(), ">=11.0.0, <14.0.0");
+        assert_eq!(
+            config.validate().unwrap(),
+            Target::Scan(PortRange::new(40000, 40009).unwrap())
+        );
+        let json = serde_json::to_string(&config).unwrap();
+        assert_eq!(ClientConfig::from_json(&json).unwrap(), config);
+
+        for (bad, argument) in [
+            (
+                r#"{"discovery": {"connect_timeout_ms": 0}}"#,
+                "discovery.connect_timeout_ms",
+            ),
+            (
+                r#"{"discovery": {"answer_timeout_ms": 0}}"#,
+                "discovery.answer_timeout_ms",
+            ),
+            (
+                r#"{"compatible_versions": {"at_least": "2.0.0", "below": "1.0.0"}}"#,
+                "compatible_versions",
+            ),
+        ] {
+            let err = ClientConfig::from_json(bad).unwrap().validate().unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidInput { argument: a, .. } if a == argument),
+                "{bad}: {err}"
+            );
+        }
+        assert!(ClientConfig::from_json(r#"{"discovery": {"ports": "0-5"}}"#).is_err());
+        assert!(ClientConfig::from_json(r#"{"discovery": {"port": "1-5"}}"#).is_err());
     }
 
     #[test]

@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+use crate::discovery::PortRange;
+use crate::health::VersionRange;
+
 /// The result type of every fallible function of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -102,12 +105,50 @@ pub enum Error {
         reason: String,
     },
 
+    /// PiecesOS is not running: no port of the scanned range answered its health check. Only a client
+    /// that discovers PiecesOS (one built without a base URL, see [`crate::discovery`]) reports this; a
+    /// client given a URL reports [`Error::Connection`] when nothing answers there.
+    #[error(
+        "PiecesOS is not running: nothing answered on 127.0.0.1 ports {scanned} (start PiecesOS, or set {} \
+         to where it listens)",
+        crate::config::PIECES_OS_URL_ENV
+    )]
+    NotRunning {
+        /// The ports scanned.
+        scanned: PortRange,
+    },
+
+    /// PiecesOS runs a version this client does not support
+    /// ([`ClientConfig::compatible_versions`](crate::ClientConfig::compatible_versions)).
+    #[error(
+        "PiecesOS {found} is too {} for this client, which needs PiecesOS {required}: update {}",
+        match outdated { Outdated::PiecesOs => "old", Outdated::Client => "new" },
+        match outdated { Outdated::PiecesOs => "PiecesOS", Outdated::Client => "pieces-os-client (or the program built with it)" }
+    )]
+    IncompatibleVersion {
+        /// The version PiecesOS reported, as it reported it.
+        found: String,
+        /// The versions this client accepts.
+        required: VersionRange,
+        /// Which side needs updating.
+        outdated: Outdated,
+    },
+
     /// A subscription handler panicked; the subscription ended with it.
     #[error("the subscription handler panicked: {message}")]
     HandlerPanicked {
         /// The panic's message, when it was a string.
         message: String,
     },
+}
+
+/// Which side of an [`Error::IncompatibleVersion`] needs updating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outdated {
+    /// PiecesOS is older than the range: update PiecesOS.
+    PiecesOs,
+    /// PiecesOS is newer than the range: update this client.
+    Client,
 }
 
 /// How many bytes of an error response body are kept in [`Error::HttpStatus`].
@@ -123,7 +164,7 @@ fn describe_timeout(after: Option<Duration>) -> String {
 impl Error {
     /// A short, stable name for the kind of failure, as used in the C API's last-error JSON:
     /// `invalid_input`, `invalid_json`, `connection`, `timeout`, `http_status`, `decode`,
-    /// `body_too_large`, `websocket`, `handler_panicked`.
+    /// `body_too_large`, `websocket`, `not_running`, `incompatible_version`, `handler_panicked`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::InvalidInput { .. } => "invalid_input",
@@ -134,6 +175,8 @@ impl Error {
             Error::Decode { .. } => "decode",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::WebSocket { .. } => "websocket",
+            Error::NotRunning { .. } => "not_running",
+            Error::IncompatibleVersion { .. } => "incompatible_version",
             Error::HandlerPanicked { .. } => "handler_panicked",
         }
     }

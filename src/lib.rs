@@ -9,7 +9,10 @@
 //! use pieces_os_client::models::{SearchInput, SeededConversationMessage};
 //! use pieces_os_client::{Client, Transferables};
 //!
-//! let client = Client::with_base_url("http://127.0.0.1:39300")?;
+//! // No base URL: PIECES_OS_URL, else the first call scans 127.0.0.1:39300-39399 for PiecesOS.
+//! let client = Client::new(Default::default())?;
+//! client.check_version()?; // PiecesOS 12.x, or an error that says which side to update
+//! println!("PiecesOS at {}", client.base_url()?);
 //! let seed = SeededConversationMessage::user_text("conversation-id", "How do I reverse a list?");
 //! let created = client.create_message(&seed, Transferables::Default)?;
 //! let found = client.search_messages(&SearchInput::query("reverse"), Transferables::Exclude)?;
@@ -17,6 +20,9 @@
 //! client.delete_message(&created.id)?;
 //! # Ok::<(), pieces_os_client::Error>(())
 //! ```
+//!
+//! Where PiecesOS listens, and whether it runs at all, is [`discovery`]'s business; [`health`] asks it
+//! whether it is up and which version it is.
 //!
 //! Data flows one way: [`config`] → [`Client`] → an endpoint of [`messages`] → the wire (ureq, then
 //! `wire`'s checks) → a model of [`models`] or JSON text. The `server` feature adds the `server` module, a local
@@ -26,7 +32,9 @@
 
 pub mod client;
 pub mod config;
+pub mod discovery;
 pub mod error;
+pub mod health;
 pub mod messages;
 pub mod models;
 #[cfg(feature = "server")]
@@ -36,6 +44,8 @@ mod wire;
 
 pub use client::Client;
 pub use config::{ClientConfig, StreamConfig};
-pub use error::{Error, Result};
+pub use discovery::{DiscoveryConfig, PortRange, UrlSource};
+pub use error::{Error, Outdated, Result};
+pub use health::{Version, VersionRange};
 pub use messages::Transferables;
 pub use stream::{IdentifierStream, LiveIds, PullSubscription, Stopper, Subscription, SubscriptionEvent};

@@ -18,6 +18,9 @@
 //! * `stop` returns promptly: it shuts the socket down and wakes the backoff sleep instead of waiting for a
 //!   read timeout. It may be called from any thread, the handler's own included (see [`Stopper`]).
 //! * No thread outlives its handle: dropping a [`Subscription`] stops and joins its thread.
+//! * A client that discovers PiecesOS (built without a base URL) scans for it again before each
+//!   reconnection, so a subscription follows PiecesOS when it restarts on another port; finding nothing is
+//!   a `Disconnected` event with [`Error::NotRunning`], and the attempts go on.
 //! * A silent connection counts as lost after [`StreamConfig::idle_timeout`]; pings keep a healthy quiet
 //!   one alive.
 //! * The pull queue holds [`StreamConfig::queue_capacity`] events. When it is full the subscription thread
@@ -55,7 +58,8 @@ impl Client {
     /// The first frame lists every current message; later frames carry what changed. An upgrade the
     /// server refuses is an [`Error::WebSocket`] with its HTTP status (404: this PiecesOS has no stream).
     pub fn stream_identifiers(&self) -> Result<IdentifierStream> {
-        let connection = Connection::open(self, &self.config().stream, &|_| true)?;
+        let base_url = self.base_url()?;
+        let connection = Connection::open(self, &base_url, &self.config().stream, &|_| true)?;
         Ok(IdentifierStream {
             connection,
             ended: false,
@@ -139,10 +143,15 @@ struct Connection {
 }
 
 impl Connection {
-    /// Dials (within the connect timeout), lets `register` keep a handle for shutdown (`false` aborts:
-    /// a stop was requested), then upgrades.
-    fn open(client: &Client, config: &StreamConfig, register: &dyn Fn(&TcpStream) -> bool) -> Result<Self> {
-        let url = stream_url(client.base_url())?;
+    /// Dials the stream of the PiecesOS at `base_url` (within the connect timeout), lets `register` keep
+    /// a handle for shutdown (`false` aborts: a stop was requested), then upgrades.
+    fn open(
+        client: &Client,
+        base_url: &str,
+        config: &StreamConfig,
+        register: &dyn Fn(&TcpStream) -> bool,
+    ) -> Result<Self> {
+        let url = stream_url(base_url)?;
         let client_config = client.config();
         let connect_timeout = client_config.connect_timeout;
         let tcp = dial(&url, connect_timeout)?;
@@ -660,11 +669,22 @@ fn run(client: Client, shared: Arc<Shared>, mut sink: Sink) {
         })
     };
     let mut backoff = Backoff::new(&config);
+    // The base URL that last failed: a client that discovers PiecesOS scans again before the next attempt,
+    // since a restarted PiecesOS may listen on another port.
+    let mut failed_url: Option<String> = None;
     let terminal = 'subscription: loop {
         if shared.is_stopped() {
             break SubscriptionEvent::Closed;
         }
-        let lost = match Connection::open(&client, &config, &|tcp| shared.register(tcp)) {
+        let opened = client
+            .base_url_after(failed_url.take().as_deref(), Some(&shared.stop_requested))
+            .and_then(|base_url| {
+                let opened = Connection::open(&client, &base_url, &config, &|tcp| shared.register(tcp));
+                // Kept for a connection that opens too: it is the one to replace once it is lost.
+                failed_url = Some(base_url);
+                opened
+            });
+        let lost = match opened {
             Ok(mut connection) => {
                 backoff.reset();
                 if let Err(error) = deliver(SubscriptionEvent::Connected {
