@@ -5,7 +5,7 @@ mod common;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-use common::{eventually, free_ports, port_at, scanning, start_on};
+use common::{client_for, eventually, free_ports, port_at, scanning, start_on};
 use pieces_os_client::discovery::{PortRange, DEFAULT_PORTS};
 use pieces_os_client::server::{Server, ServerConfig};
 use pieces_os_client::{
@@ -226,10 +226,6 @@ fn a_subscription_started_before_pieces_os_waits_for_it() {
         Ok(SubscriptionEvent::Closed)
     )));
     assert!(started.elapsed() < Duration::from_secs(2));
-}
-
-fn client_for(server: &Server) -> Client {
-    Client::with_base_url(server.url()).unwrap()
 }
 
 fn version_server(version: &str) -> Server {

@@ -380,7 +380,7 @@ fn delete_takes_one_percent_decoded_segment() {
     assert_eq!(deleted.status, 204);
     assert!(deleted.body.is_empty());
     assert_eq!(deleted.header("content-length"), None);
-    assert_eq!(server.message_ids(), [other.clone()]);
+    assert_eq!(server.message_ids(), std::slice::from_ref(&other));
     assert_eq!(
         server.requests().last().unwrap().target,
         target,

@@ -1,10 +1,10 @@
-//! Helpers shared by the integration tests: ranges of free loopback ports that the tests control.
+//! What every integration test needs: a stand-in PiecesOS on loopback and a client for it, and ranges of
+//! free loopback ports that the tests control.
 //!
-//! The tests never look at what happens to listen on 39300–39399 of the machine they run on. They scan
-//! ranges of their own instead, taken from 20000–31999: below the ephemeral ports (32768 and up on Linux)
-//! that servers started on port 0, by these tests or by anything else, are given.
-
-#![allow(dead_code)] // Each test file uses its own part of these helpers.
+//! The discovery tests never look at what happens to listen on 39300–39399 of the machine they run on.
+//! They scan ranges of their own instead, taken from 20000–31999: below the ephemeral ports (32768 and up
+//! on Linux) that servers started on port 0, by these tests or by anything else, are given.
+#![allow(dead_code)] // each test crate uses its own part of this module
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::TcpListener;
@@ -13,7 +13,23 @@ use std::time::{Duration, Instant};
 
 use pieces_os_client::discovery::PortRange;
 use pieces_os_client::server::{Server, ServerConfig};
-use pieces_os_client::{ClientConfig, DiscoveryConfig};
+use pieces_os_client::{Client, ClientConfig, DiscoveryConfig};
+
+/// A stand-in server on an ephemeral port, with `seed` realistic messages.
+pub fn server_with(seed: usize) -> Server {
+    Server::start(ServerConfig::default().with_seed_messages(seed))
+        .expect("the stand-in server starts on 127.0.0.1")
+}
+
+/// A client for `server` with default settings.
+pub fn client_for(server: &Server) -> Client {
+    Client::new(ClientConfig::default().with_base_url(server.url())).expect("valid config")
+}
+
+/// A seed for a user message in conversation `conversation`.
+pub fn user_seed(conversation: &str, text: &str) -> pieces_os_client::models::SeededConversationMessage {
+    pieces_os_client::models::SeededConversationMessage::user_text(conversation, text)
+}
 
 const LOWEST: u16 = 20_000;
 const HIGHEST: u16 = 31_999;
