@@ -216,34 +216,25 @@ impl Client {
     /// method), and when it is found nowhere the answer is [`Error::NotRunning`].
     pub(crate) fn exchange(&self, exchange: Exchange<'_>) -> Result<Vec<u8>> {
         let base_url = self.base_url()?;
-        match self.send(&base_url, &exchange) {
+        match self.send_to(&base_url, &exchange) {
             Err(Failure::Refused(error)) if self.discovers() => {
                 let moved_to = self.base_url_after(Some(&base_url), None)?;
                 if moved_to == base_url {
                     return Err(error);
                 }
-                self.send(&moved_to, &exchange).map_err(Failure::into_error)
+                self.send_to(&moved_to, &exchange).map_err(Failure::into_error)
             }
             other => other.map_err(Failure::into_error),
         }
     }
 
-    fn send(&self, base_url: &str, exchange: &Exchange<'_>) -> std::result::Result<Vec<u8>, Failure> {
+    fn send_to(&self, base_url: &str, exchange: &Exchange<'_>) -> std::result::Result<Vec<u8>, Failure> {
         let url = format!("{base_url}{}", exchange.path_and_query);
         let config = &self.inner.config;
         let sent = match exchange.method {
-            Method::Get => {
-                let mut request = self.inner.agent.get(&url);
-                if let Some(id) = &config.application_id {
-                    request = request.header(config.api_key_header.as_str(), id.as_str());
-                }
-                request.call()
-            }
+            Method::Get => self.with_api_key(self.inner.agent.get(&url)).call(),
             Method::Post => {
-                let mut request = self.inner.agent.post(&url);
-                if let Some(id) = &config.application_id {
-                    request = request.header(config.api_key_header.as_str(), id.as_str());
-                }
+                let request = self.with_api_key(self.inner.agent.post(&url));
                 match exchange.json_body {
                     Some(body) => request.header("Content-Type", "application/json").send(body),
                     None => request.send_empty(),
@@ -270,6 +261,15 @@ impl Client {
             .limit(config.max_body_bytes)
             .read_to_vec()
             .map_err(|err| Failure::Other(self.transport_error(&url, exchange.endpoint, err)))
+    }
+
+    /// Adds the API key header when an application id is configured.
+    fn with_api_key<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        let config = &self.inner.config;
+        match &config.application_id {
+            Some(id) => request.header(config.api_key_header.as_str(), id.as_str()),
+            None => request,
+        }
     }
 
     /// Turns a ureq failure into the error a user can act on.
@@ -309,7 +309,7 @@ impl Client {
     }
 }
 
-/// Why [`Client::send`] failed: refused connections are told apart, since they may mean PiecesOS moved.
+/// Why [`Client::send_to`] failed: refused connections are told apart, since they may mean PiecesOS moved.
 enum Failure {
     Refused(Error),
     Other(Error),
