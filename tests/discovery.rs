@@ -49,11 +49,9 @@ fn with_nothing_listening_a_scan_of_100_ports_ends_within_300_ms() {
 #[test]
 fn the_lowest_port_that_answers_200_wins() {
     let ports = free_ports(6);
-    // Lowest of all, but it answers 401 to a client without the application id: not PiecesOS for it.
-    let _locked = start_on(
-        port_at(ports, 0),
-        ServerConfig::default().with_application_id("other"),
-    );
+    // Lowest of all, but it answers every request with 500: not a healthy PiecesOS.
+    let failing = start_on(port_at(ports, 0), ServerConfig::default());
+    failing.faults().set_fail_every(1);
     let _high = start_on(port_at(ports, 4), ServerConfig::default());
     let low = start_on(port_at(ports, 2), ServerConfig::default());
     let client = Client::new(scanning(ports)).unwrap();
@@ -61,10 +59,14 @@ fn the_lowest_port_that_answers_200_wins() {
     assert_eq!(client.url_source(), UrlSource::Scan(ports));
     client.health().unwrap();
     assert!(low.requests().iter().any(|r| r.target == "/.well-known/health"));
+    assert!(failing
+        .requests()
+        .iter()
+        .any(|r| r.target == "/.well-known/health"));
 
-    // With the application id the probe is let in, so the lowest port is PiecesOS.
-    let with_id = Client::new(scanning(ports).with_application_id("other")).unwrap();
-    assert_eq!(with_id.base_url().unwrap(), url_of(port_at(ports, 0)));
+    // Once it is healthy again, a new scan prefers it.
+    failing.faults().clear();
+    assert_eq!(client.rediscover().unwrap(), failing.url());
 }
 
 #[test]
@@ -299,18 +301,22 @@ fn an_incompatible_version_is_its_own_error_naming_the_side_to_update() {
 }
 
 #[test]
-fn the_stand_in_asks_for_the_application_id_on_health_too() {
-    let server = Server::start(ServerConfig::default().with_application_id("plugin")).unwrap();
-    let err = client_for(&server).health().unwrap_err();
-    assert_eq!(err.http_status(), Some(401), "{err:?}");
-    let client = Client::new(
-        ClientConfig::default()
-            .with_base_url(server.url())
-            .with_application_id("plugin"),
-    )
-    .unwrap();
-    client.health().unwrap();
+fn the_health_probe_carries_the_application_id() {
+    let ports = free_ports(2);
+    let server = start_on(
+        port_at(ports, 1),
+        ServerConfig::default().with_application_id("plugin"),
+    );
+    let client = Client::new(scanning(ports).with_application_id("plugin")).unwrap();
+    assert_eq!(client.base_url().unwrap(), server.url());
+    let probe = server
+        .requests()
+        .into_iter()
+        .find(|r| r.target == "/.well-known/health")
+        .expect("a health probe");
+    assert_eq!(probe.header("X-Application-ID"), Some("plugin"));
     assert_eq!(client.check_version().unwrap(), "12.1.0");
+    client.snapshot_messages(Transferables::Default).unwrap();
 }
 
 #[test]
