@@ -1,4 +1,5 @@
-//! A walk through the conversation-messages API: create, snapshot, search, delete.
+//! A walk through the conversation-messages API: create, snapshot, search, delete, with the identifier
+//! stream announcing the changes.
 //!
 //! With `PIECES_OS_URL` set (and `PIECES_OS_APPLICATION_ID` if your PiecesOS wants one) it talks to that
 //! server; otherwise it starts the bundled stand-in PiecesOS in-process on an ephemeral loopback port.
@@ -47,6 +48,15 @@ fn tour() -> Result<(), Box<dyn std::error::Error>> {
     let before = client.snapshot_messages(Transferables::Exclude)?;
     println!("snapshot: {} messages", before.iterable.len());
 
+    let mut stream = client.stream_identifiers()?;
+    let full_set = stream
+        .next_timeout(STREAM_WAIT)?
+        .ok_or("the stream sent no full set")?;
+    println!(
+        "stream:   connected; the full set lists {} ids",
+        full_set.iterable.len()
+    );
+
     let conversation = before
         .iterable
         .first()
@@ -59,6 +69,8 @@ fn tour() -> Result<(), Box<dyn std::error::Error>> {
         "created:  {} ({:?}, in conversation {}) at {}",
         created.id, created.role, created.conversation.id, created.created.value
     );
+
+    announced(&mut stream, &created.id, false)?;
 
     let after = client.snapshot_messages(Transferables::Exclude)?;
     println!("snapshot: {} messages", after.iterable.len());
@@ -80,16 +92,41 @@ fn tour() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     client.delete_message(&created.id)?;
+    println!("deleted:  {}", created.id);
+    announced(&mut stream, &created.id, true)?;
     let last = client.snapshot_messages(Transferables::Exclude)?;
-    println!(
-        "deleted:  {}; snapshot: {} messages",
-        created.id,
-        last.iterable.len()
-    );
+    println!("snapshot: {} messages", last.iterable.len());
     if last.iterable.len() != before.iterable.len() {
         return Err("the snapshot did not shrink back after the delete".into());
     }
     Ok(())
+}
+
+/// How long the tour waits for the stream to announce a change.
+const STREAM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits for the stream to announce that `id` changed (or was deleted), and says so.
+fn announced(
+    stream: &mut pieces_os_client::IdentifierStream,
+    id: &str,
+    deleted: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let deadline = std::time::Instant::now() + STREAM_WAIT;
+    while std::time::Instant::now() < deadline {
+        let Some(frame) = stream.next_timeout(STREAM_WAIT)? else {
+            break;
+        };
+        if frame
+            .iterable
+            .iter()
+            .any(|item| item.message_id() == Some(id) && item.is_deleted() == deleted)
+        {
+            let what = if deleted { "deletion" } else { "creation" };
+            println!("stream:   announced the {what} of {id}");
+            return Ok(());
+        }
+    }
+    Err(format!("the stream did not announce {id} within {STREAM_WAIT:?}").into())
 }
 
 /// The first `max` characters of `text` on one line.
