@@ -60,8 +60,17 @@ enum BaseUrl {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never waits for a scan in progress on another thread.
+        let base_url = match &self.inner.base_url {
+            BaseUrl::Fixed { url, .. } => Some(url.clone()),
+            BaseUrl::Discovered { found, .. } => match found.try_lock() {
+                Ok(found) => found.clone(),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner().clone(),
+                Err(std::sync::TryLockError::WouldBlock) => Some("(scanning)".to_owned()),
+            },
+        };
         f.debug_struct("Client")
-            .field("base_url", &self.cached_base_url())
+            .field("base_url", &base_url)
             .field("url_source", &self.url_source())
             .field("config", &self.inner.config)
             .finish()
@@ -130,7 +139,7 @@ impl Client {
     }
 
     /// The base URL without scanning: the one given, or the last one discovered (`None` when discovery
-    /// has not run yet or found nothing).
+    /// has not run yet or found nothing). While another thread scans, this waits for its result.
     pub fn cached_base_url(&self) -> Option<String> {
         match &self.inner.base_url {
             BaseUrl::Fixed { url, .. } => Some(url.clone()),
