@@ -1,0 +1,542 @@
+//! One connection's life (requests in, answers out, maybe an upgrade) and the routes of the API.
+
+use std::io::Write as _;
+use std::net::TcpStream;
+
+use serde_json::{Map, Value};
+
+use super::http::{self, Body, Connection, Framing, ReadError, RequestHead, Response};
+use super::store::Hit;
+use super::{seed, websocket, Shared};
+
+/// `similarity` of a match whose letters' case differs from the query.
+const CASE_INSENSITIVE_SIMILARITY: f64 = 0.8;
+
+/// Serves requests on one connection until it closes, fails, upgrades to a WebSocket, or the server
+/// stops.
+pub(crate) fn serve_connection(shared: &Shared, conn_id: u64, stream: TcpStream) {
+    // Answers are written head first and then (for large ones) the body; without this the second write
+    // could wait for the client's delayed ACK.
+    let _ = stream.set_nodelay(true);
+    let mut conn = Connection::new(stream);
+    while !shared.stopping() {
+        let head = match conn.read_head() {
+            Ok(head) => head,
+            Err(ReadError::Closed | ReadError::Io) => return,
+            Err(error) => return refuse(&mut conn, error),
+        };
+        let framing = match http::framing(&head, shared.max_body_bytes) {
+            Ok(framing) => framing,
+            Err(error) => {
+                shared.record(&head, 0);
+                return refuse(&mut conn, error);
+            }
+        };
+        if framing != Framing::Empty
+            && head.has_token("expect", "100-continue")
+            && conn.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+        {
+            return;
+        }
+        let body = match conn.read_body(framing, shared.max_body_bytes) {
+            Ok(body) => body,
+            Err(ReadError::Closed | ReadError::Io) => return,
+            Err(error) => {
+                shared.record(&head, 0);
+                return refuse(&mut conn, error);
+            }
+        };
+        shared.record(&head, body.len());
+        if !shared.pause(shared.faults.delay()) {
+            return;
+        }
+        match respond(shared, &head, &body) {
+            Outcome::Answer(response) => {
+                let keep_alive = head.keep_alive() && !response.close;
+                let head_only = head.method == "HEAD";
+                if http::write_response(&mut conn.stream, &response, head_only, keep_alive).is_err()
+                    || !keep_alive
+                {
+                    return;
+                }
+            }
+            Outcome::Upgrade => return websocket::serve(shared, conn_id, conn, &head),
+        }
+    }
+}
+
+/// Answers a request that could not be read, and gives up on the connection: after a framing error the
+/// next request could not be found reliably.
+fn refuse(conn: &mut Connection, error: ReadError) {
+    let response = match error {
+        ReadError::Bad(message) => Response::text(400, message),
+        ReadError::HeadTooLarge => Response::text(431, "request head too large"),
+        ReadError::BodyTooLarge => Response::text(413, "request body too large"),
+        ReadError::Unsupported(message) => Response::text(501, message),
+        ReadError::Closed | ReadError::Io => return,
+    };
+    let _ = http::write_response(&mut conn.stream, &response.closing(), false, false);
+    let _ = conn.stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// What to do with a request.
+pub(crate) enum Outcome {
+    Answer(Response),
+    /// Hand the connection to the WebSocket route.
+    Upgrade,
+}
+
+impl From<Response> for Outcome {
+    fn from(response: Response) -> Self {
+        Outcome::Answer(response)
+    }
+}
+
+/// A 500 answer with a text/plain message, as PiecesOS sends its errors.
+fn internal(message: impl Into<String>) -> Response {
+    Response::text(500, message)
+}
+
+fn method_not_allowed(head: &RequestHead, allow: &'static str) -> Outcome {
+    Response::text(
+        405,
+        format!("method {} is not allowed here (allowed: {allow})", head.method),
+    )
+    .with_header("Allow", allow)
+    .into()
+}
+
+/// Splits a request target into path and query, accepting the absolute form (`http://host/path`) too.
+fn split_target(target: &str) -> (&str, Option<&str>) {
+    let without_authority = match target.split_once("://") {
+        Some((scheme, rest)) if !scheme.contains('/') => rest.find('/').map_or("/", |at| &rest[at..]),
+        _ => target,
+    };
+    match without_authority.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (without_authority, None),
+    }
+}
+
+/// Reads the `transferables` query parameter: `true` when absent. Every occurrence must be `true` or
+/// `false` (after percent-decoding); the last one counts.
+fn transferables(query: Option<&str>) -> Result<bool, Response> {
+    let mut value = true;
+    for pair in query.unwrap_or("").split('&') {
+        let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
+        if http::percent_decode(key).as_deref() != Ok("transferables") {
+            continue;
+        }
+        value = match http::percent_decode(raw).as_deref() {
+            Ok("true") => true,
+            Ok("false") => false,
+            _ => {
+                return Err(Response::text(
+                    400,
+                    format!(
+                        "invalid value {raw:?} for query parameter transferables: expected true or false"
+                    ),
+                ))
+            }
+        };
+    }
+    Ok(value)
+}
+
+/// Decides the answer to one request: faults first, then the application id, then the route.
+fn respond(shared: &Shared, head: &RequestHead, body: &[u8]) -> Outcome {
+    if shared.faults.next_request_fails() {
+        return internal("injected fault: this request fails (fail_every)").into();
+    }
+    if let Some(expected) = &shared.application_id {
+        if head.header(&shared.api_key_header) != Some(expected.as_bytes()) {
+            return Response::text(
+                401,
+                format!(
+                    "missing or wrong application id in header {}",
+                    shared.api_key_header
+                ),
+            )
+            .into();
+        }
+    }
+    let (full_path, query) = split_target(&head.target);
+    let Some(path) = full_path.strip_prefix('/') else {
+        return Response::text(400, format!("request target {:?} is not a path", head.target)).into();
+    };
+    let segments: Result<Vec<String>, String> = path.split('/').map(http::percent_decode).collect();
+    let segments = match segments {
+        Ok(segments) => segments,
+        Err(message) => return Response::text(400, message).into(),
+    };
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let method = head.method.as_str();
+    let is_get = matches!(method, "GET" | "HEAD");
+    match segments.as_slice() {
+        ["messages"] if is_get => match transferables(query) {
+            Ok(transferables) => Response::json(Body::Shared(shared.store.snapshot(transferables))).into(),
+            Err(response) => response.into(),
+        },
+        ["messages"] => method_not_allowed(head, "GET, HEAD"),
+        ["messages", "create"] if method == "POST" => match transferables(query) {
+            Ok(transferables) => create(shared, body, transferables).into(),
+            Err(response) => response.into(),
+        },
+        ["messages", "search"] if method == "POST" => match transferables(query) {
+            Ok(transferables) => search(shared, body, transferables).into(),
+            Err(response) => response.into(),
+        },
+        ["messages", "create" | "search"] => method_not_allowed(head, "POST"),
+        ["messages", "stream", "identifiers"] if method == "GET" => {
+            if websocket::is_upgrade(head) {
+                Outcome::Upgrade
+            } else {
+                Response::text(426, "this route is a WebSocket: send an upgrade request")
+                    .with_header("Upgrade", "websocket")
+                    .into()
+            }
+        }
+        ["messages", "stream", "identifiers"] => method_not_allowed(head, "GET"),
+        ["messages", id, "delete"] if method == "POST" => {
+            if shared.store.delete(id) {
+                Response::no_content().into()
+            } else {
+                internal(format!("no conversation message with id {id:?}")).into()
+            }
+        }
+        ["messages", _, "delete"] => method_not_allowed(head, "POST"),
+        [".well-known", "health"] if is_get => Response::text(200, "ok").into(),
+        [".well-known", "version"] if is_get => Response::text(200, shared.version.clone()).into(),
+        [".well-known", "health" | "version"] => method_not_allowed(head, "GET, HEAD"),
+        _ => Response::text(404, format!("no route for {} {full_path}", head.method)).into(),
+    }
+}
+
+/// The JSON kind of a value, for error messages.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parses a body that must be a JSON object; `model` names it in the error.
+fn json_object(body: &[u8], model: &str) -> Result<Map<String, Value>, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(other) => Err(internal(format!(
+            "request body is not a {model}: expected a JSON object, got {}",
+            kind(&other)
+        ))),
+        Err(error) => Err(internal(format!(
+            "request body is not a {model}: invalid JSON: {error}"
+        ))),
+    }
+}
+
+/// A present, non-null field of an object.
+fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    object.get(key).filter(|value| !value.is_null())
+}
+
+/// `POST /messages/create`: checks the SeededConversationMessage's required fields, keeps every field it
+/// has (unknown ones too), and adds the id, the timestamps and the schema a server assigns.
+fn create(shared: &Shared, body: &[u8], transferables: bool) -> Response {
+    let mut message = match json_object(body, "SeededConversationMessage") {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    match field(&message, "role") {
+        None => return internal("SeededConversationMessage is missing the required field `role`"),
+        Some(Value::String(_)) => {}
+        Some(other) => return internal(format!("`role` must be a string, got {}", kind(other))),
+    }
+    match field(&message, "fragment") {
+        None => return internal("SeededConversationMessage is missing the required field `fragment`"),
+        Some(Value::Object(_)) => {}
+        Some(other) => {
+            return internal(format!(
+                "`fragment` must be a FragmentFormat object, got {}",
+                kind(other)
+            ))
+        }
+    }
+    match field(&message, "conversation") {
+        None => {
+            return internal(
+                "SeededConversationMessage has no `conversation`: a message must belong to a conversation",
+            )
+        }
+        Some(Value::Object(conversation)) => {
+            if !conversation.get("id").is_some_and(Value::is_string) {
+                return internal("`conversation` (a ReferencedConversation) is missing its string `id`");
+            }
+        }
+        Some(other) => {
+            return internal(format!(
+                "`conversation` must be a ReferencedConversation object, got {}",
+                kind(other)
+            ))
+        }
+    }
+    let now = seed::now_timestamp();
+    match field(&message, "created") {
+        // A seed may date its message (when importing, say): keep that date.
+        Some(Value::Object(created)) if created.get("value").is_some_and(Value::is_string) => {}
+        Some(_) => return internal("`created` must be a GroupedTimestamp with a string `value`"),
+        None => {
+            message.insert("created".into(), now.clone());
+        }
+    }
+    message.insert("updated".into(), now);
+    message.insert("id".into(), Value::from(seed::fresh_uuid()));
+    if field(&message, "schema").is_none() {
+        message.insert("schema".into(), seed::embedded_schema());
+    }
+    let (_, full, light) = shared.store.insert(Value::Object(message));
+    Response::json(Body::Text(if transferables { full } else { light }))
+}
+
+/// One node of a search: what a SearchEngine or SearchEngines asks for.
+#[derive(Debug)]
+enum Plan {
+    /// A substring to find.
+    Query {
+        query: String,
+        folded: String,
+        exact_only: bool,
+        min_similarity: f64,
+    },
+    /// Sub-plans that must all match (`and`) or of which one must.
+    Group { and: bool, items: Vec<Plan> },
+    /// An engine with nothing this server searches by: matches nothing.
+    Nothing,
+}
+
+impl Plan {
+    fn eval(&self, text: &str, folded: &str) -> Option<Hit> {
+        match self {
+            Plan::Query {
+                query,
+                folded: folded_query,
+                exact_only,
+                min_similarity,
+            } => {
+                if !folded.contains(folded_query.as_str()) {
+                    return None;
+                }
+                let exact = text.contains(query.as_str());
+                let similarity = if exact { 1.0 } else { CASE_INSENSITIVE_SIMILARITY };
+                ((exact || !*exact_only) && similarity >= *min_similarity)
+                    .then_some(Hit { exact, similarity })
+            }
+            Plan::Group { and: true, items } => {
+                let mut combined: Option<Hit> = None;
+                for item in items {
+                    let hit = item.eval(text, folded)?;
+                    combined = Some(match combined {
+                        None => hit,
+                        Some(so_far) => Hit {
+                            exact: so_far.exact && hit.exact,
+                            similarity: so_far.similarity.min(hit.similarity),
+                        },
+                    });
+                }
+                combined
+            }
+            Plan::Group { and: false, items } => items
+                .iter()
+                .filter_map(|item| item.eval(text, folded))
+                .max_by(|a, b| a.similarity.total_cmp(&b.similarity)),
+            Plan::Nothing => None,
+        }
+    }
+}
+
+/// Reads a SearchEngines object (`path` names it in errors).
+fn plan_engines(engines: &Value, path: &str) -> Result<Plan, String> {
+    let Value::Object(engines) = engines else {
+        return Err(format!(
+            "`{path}` must be a SearchEngines object, got {}",
+            kind(engines)
+        ));
+    };
+    let Some(iterable) = field(engines, "iterable") else {
+        return Err(format!("`{path}` is missing the required field `iterable`"));
+    };
+    let Value::Array(list) = iterable else {
+        return Err(format!(
+            "`{path}.iterable` must be an array, got {}",
+            kind(iterable)
+        ));
+    };
+    let and = field(engines, "type").and_then(Value::as_str) == Some("AND");
+    let items = list
+        .iter()
+        .enumerate()
+        .map(|(n, engine)| plan_engine(engine, &format!("{path}.iterable[{n}]")))
+        .collect::<Result<Vec<Plan>, String>>()?;
+    Ok(Plan::Group { and, items })
+}
+
+/// Reads one SearchEngine.
+fn plan_engine(engine: &Value, path: &str) -> Result<Plan, String> {
+    let Value::Object(engine) = engine else {
+        return Err(format!(
+            "`{path}` must be a SearchEngine object, got {}",
+            kind(engine)
+        ));
+    };
+    let query = match field(engine, "query") {
+        None => None,
+        Some(Value::String(query)) => Some(query),
+        Some(other) => return Err(format!("`{path}.query` must be a string, got {}", kind(other))),
+    };
+    let full_text = field(engine, "full_text");
+    let exact_only = full_text
+        .and_then(|options| options.get("exact"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let min_similarity = full_text
+        .and_then(|options| options.get("similarity"))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let mut parts = Vec::new();
+    if let Some(query) = query.filter(|query| !query.is_empty()) {
+        parts.push(Plan::Query {
+            query: query.clone(),
+            folded: query.to_lowercase(),
+            exact_only,
+            min_similarity,
+        });
+    }
+    if let Some(operations) = field(engine, "operations") {
+        parts.push(plan_engines(operations, &format!("{path}.operations"))?);
+    }
+    Ok(match parts.len() {
+        0 => Plan::Nothing,
+        1 => parts.remove(0),
+        _ => Plan::Group {
+            and: true,
+            items: parts,
+        },
+    })
+}
+
+/// `POST /messages/search`.
+fn search(shared: &Shared, body: &[u8], transferables: bool) -> Response {
+    let input = match json_object(body, "SearchInput") {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    let Some(engines) = field(&input, "engines") else {
+        return internal("SearchInput is missing the required field `engines`");
+    };
+    let plan = match plan_engines(engines, "engines") {
+        Ok(plan) => plan,
+        Err(message) => return internal(format!("invalid SearchInput: {message}")),
+    };
+    let body = shared
+        .store
+        .search(|text, folded| plan.eval(text, folded), transferables);
+    Response::json(Body::Bytes(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_split_into_path_and_query() {
+        assert_eq!(
+            split_target("/messages?transferables=false"),
+            ("/messages", Some("transferables=false"))
+        );
+        assert_eq!(split_target("/messages"), ("/messages", None));
+        assert_eq!(
+            split_target("http://127.0.0.1:1/messages?a"),
+            ("/messages", Some("a"))
+        );
+        assert_eq!(split_target("http://127.0.0.1:1"), ("/", None));
+        assert_eq!(split_target("/x?y=http://z"), ("/x", Some("y=http://z")));
+    }
+
+    #[test]
+    fn transferables_values() {
+        assert_eq!(transferables(None).ok(), Some(true));
+        assert_eq!(transferables(Some("a=1&transferables=false")).ok(), Some(false));
+        assert_eq!(transferables(Some("transferables=tru%65")).ok(), Some(true));
+        assert_eq!(
+            transferables(Some("transferables=false&transferables=true")).ok(),
+            Some(true)
+        );
+        for bad in [
+            "transferables=yes",
+            "transferables",
+            "transferables=",
+            "transferables=TRUE",
+            "transferables=%zz",
+        ] {
+            let response = transferables(Some(bad)).unwrap_err();
+            assert_eq!(response.status, 400, "{bad}");
+            assert!(String::from_utf8_lossy(response.body_bytes()).contains("transferables"));
+        }
+    }
+
+    fn plan(input: Value) -> Plan {
+        plan_engines(&input["engines"], "engines").unwrap()
+    }
+
+    #[test]
+    fn search_plans_combine_engines() {
+        let text = "Hello Wörld, the Borrow Checker";
+        let folded = text.to_lowercase();
+        let one = plan(serde_json::json!({"engines": {"iterable": [{"query": "borrow"}]}}));
+        assert_eq!(
+            one.eval(text, &folded),
+            Some(Hit {
+                exact: false,
+                similarity: 0.8
+            })
+        );
+        let exact = plan(serde_json::json!({"engines": {"iterable": [{"query": "Borrow"}]}}));
+        assert_eq!(
+            exact.eval(text, &folded),
+            Some(Hit {
+                exact: true,
+                similarity: 1.0
+            })
+        );
+        let exact_only = plan(
+            serde_json::json!({"engines": {"iterable": [{"query": "wÖrld", "full_text": {"exact": true}}]}}),
+        );
+        assert_eq!(exact_only.eval(text, &folded), None);
+        let threshold = plan(
+            serde_json::json!({"engines": {"iterable": [{"query": "wÖrld", "full_text": {"similarity": 0.9}}]}}),
+        );
+        assert_eq!(threshold.eval(text, &folded), None);
+        let or = plan(serde_json::json!({"engines": {"iterable": [{"query": "nope"}, {"query": "hello"}]}}));
+        assert!(or.eval(text, &folded).is_some());
+        let and = plan(
+            serde_json::json!({"engines": {"type": "AND", "iterable": [{"query": "nope"}, {"query": "hello"}]}}),
+        );
+        assert_eq!(and.eval(text, &folded), None);
+        let nested = plan(serde_json::json!({"engines": {"iterable": [
+            {"operations": {"type": "AND", "iterable": [{"query": "Hello"}, {"query": "checker"}]}}]}}));
+        assert_eq!(
+            nested.eval(text, &folded),
+            Some(Hit {
+                exact: false,
+                similarity: 0.8
+            })
+        );
+        let nothing = plan(serde_json::json!({"engines": {"iterable": [{"query": ""}, {"embeddings": {}}]}}));
+        assert_eq!(nothing.eval(text, &folded), None);
+        assert!(plan_engines(&serde_json::json!({"iterable": [{"query": 3}]}), "engines").is_err());
+        assert!(plan_engines(&serde_json::json!({}), "engines").is_err());
+    }
+}

@@ -1,0 +1,458 @@
+//! The message store: messages in insertion order, each kept as serialized JSON, with the snapshot bodies
+//! cached between writes and a list of WebSocket subscribers to tell about changes.
+//!
+//! Snapshots of tens of thousands of messages run to hundreds of MB, so the store never re-serializes a
+//! message once it is in: each entry keeps its JSON text (and, when it carries heavy fragment content, a
+//! second text without it for `transferables=false`), a snapshot body is the concatenation of those texts,
+//! and that body is kept behind an `Arc` until the next write, so that serving a snapshot is one socket
+//! write of bytes that already exist.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Value};
+
+use super::seed;
+
+/// The keys of `fragment.string` and `fragment.bytes` that hold content rather than metadata:
+/// `transferables=false` leaves them out.
+const HEAVY_KEYS: [&str; 4] = ["raw", "base64", "base64_url", "data_url"];
+
+/// One stored message.
+struct Entry {
+    id: String,
+    /// The message as JSON text, exactly as it is served.
+    full: Arc<str>,
+    /// The message without heavy fragment content; `None` when it has none, so `full` serves both.
+    light: Option<Arc<str>>,
+    /// `fragment.string.raw`, the text search looks in.
+    text: Option<Box<str>>,
+    /// `text` lowercased for case-insensitive search; `None` when lowercasing changes nothing.
+    folded: Option<Box<str>>,
+}
+
+impl Entry {
+    /// Serializes a message once. The id is given separately because a value stored as-is by a test need
+    /// not be an object with an id.
+    fn new(id: String, value: &Value) -> Entry {
+        let full: Arc<str> = value.to_string().into();
+        let light = without_heavy_content(value).map(|light| Arc::from(light.to_string()));
+        let text: Option<Box<str>> = value
+            .pointer("/fragment/string/raw")
+            .and_then(Value::as_str)
+            .map(Box::from);
+        let folded = text.as_deref().and_then(|text| {
+            let lower = text.to_lowercase();
+            (lower != text).then(|| lower.into_boxed_str())
+        });
+        Entry {
+            id,
+            full,
+            light,
+            text,
+            folded,
+        }
+    }
+
+    fn json(&self, transferables: bool) -> &Arc<str> {
+        match (&self.light, transferables) {
+            (Some(light), false) => light,
+            _ => &self.full,
+        }
+    }
+}
+
+/// A copy of `message` without the heavy fragment content, or `None` when it has none to leave out.
+pub(crate) fn without_heavy_content(message: &Value) -> Option<Value> {
+    let fragment = message.get("fragment")?.as_object()?;
+    let has_heavy = ["string", "bytes"].iter().any(|part| {
+        fragment
+            .get(*part)
+            .and_then(Value::as_object)
+            .is_some_and(|content| HEAVY_KEYS.iter().any(|key| content.contains_key(*key)))
+    });
+    if !has_heavy {
+        return None;
+    }
+    let mut light = message.clone();
+    if let Some(fragment) = light.get_mut("fragment").and_then(Value::as_object_mut) {
+        for part in ["string", "bytes"] {
+            if let Some(content) = fragment.get_mut(part).and_then(Value::as_object_mut) {
+                for key in HEAVY_KEYS {
+                    content.remove(key);
+                }
+            }
+        }
+    }
+    Some(light)
+}
+
+/// The StreamedIdentifiers frame for a list of message ids, each marked deleted or not.
+fn identifiers_frame<'a>(ids: impl Iterator<Item = &'a str>, deleted: bool) -> Arc<str> {
+    let iterable: Vec<Value> = ids
+        .map(|id| {
+            if deleted {
+                json!({"conversationMessage": {"id": id}, "deleted": true})
+            } else {
+                json!({"conversationMessage": {"id": id}})
+            }
+        })
+        .collect();
+    json!({ "iterable": iterable }).to_string().into()
+}
+
+/// How one message matched a search: whether the letters' case matched too, and the similarity score.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Hit {
+    pub(crate) exact: bool,
+    pub(crate) similarity: f64,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: Vec<Entry>,
+    positions: HashMap<String, usize>,
+    snapshot_full: Option<Arc<Vec<u8>>>,
+    snapshot_light: Option<Arc<Vec<u8>>>,
+    subscribers: Vec<Sender<Arc<str>>>,
+    /// How many realistic messages were seeded so far, so that more seeding continues the sequence
+    /// instead of repeating ids.
+    seeded: usize,
+}
+
+impl Inner {
+    fn invalidate(&mut self) {
+        self.snapshot_full = None;
+        self.snapshot_light = None;
+    }
+
+    fn publish(&mut self, frame: Arc<str>) {
+        // A subscriber whose socket is gone has dropped its receiver; forget it on the way.
+        self.subscribers
+            .retain(|subscriber| subscriber.send(frame.clone()).is_ok());
+    }
+
+    /// Appends an entry, or replaces the one with the same id where it stands.
+    fn put(&mut self, entry: Entry) {
+        match self.positions.get(&entry.id) {
+            Some(&position) => self.entries[position] = entry,
+            None => {
+                self.positions.insert(entry.id.clone(), self.entries.len());
+                self.entries.push(entry);
+            }
+        }
+        self.invalidate();
+    }
+
+    fn build_snapshot(&self, transferables: bool) -> Vec<u8> {
+        let ids_json: Vec<String> = self
+            .entries
+            .iter()
+            .map(|entry| Value::from(entry.id.as_str()).to_string())
+            .collect();
+        let capacity = 64
+            + self
+                .entries
+                .iter()
+                .map(|entry| entry.json(transferables).len() + 1)
+                .sum::<usize>()
+            + ids_json.iter().map(|id| id.len() + 12).sum::<usize>();
+        let mut body = Vec::with_capacity(capacity);
+        body.extend_from_slice(b"{\"iterable\":[");
+        for (position, entry) in self.entries.iter().enumerate() {
+            if position > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(entry.json(transferables).as_bytes());
+        }
+        body.extend_from_slice(b"],\"indices\":{");
+        for (position, id) in ids_json.iter().enumerate() {
+            if position > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(id.as_bytes());
+            // Writing into a Vec cannot fail.
+            let _ = write!(body, ":{position}");
+        }
+        body.extend_from_slice(b"}}");
+        body
+    }
+}
+
+/// The shared store of one server.
+#[derive(Default)]
+pub(crate) struct Store {
+    inner: Mutex<Inner>,
+}
+
+impl Store {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock leaves the data consistent enough for a test server
+        // (each write is a single step), so carry on rather than poison every later request.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stores a complete message as given and announces it on the stream. The id is the message's string
+    /// `id`; a message without one gets a fresh id (added to it when it is an object). A message whose id
+    /// is already stored replaces it in place. Returns the id and the stored JSON texts (full, light).
+    pub(crate) fn insert(&self, mut message: Value) -> (String, Arc<str>, Arc<str>) {
+        let id = match message.get("id").and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => {
+                let id = seed::fresh_uuid();
+                if let Some(object) = message.as_object_mut() {
+                    object.insert("id".into(), Value::from(id.as_str()));
+                }
+                id
+            }
+        };
+        let entry = Entry::new(id.clone(), &message);
+        let full = entry.full.clone();
+        let light = entry.json(false).clone();
+        let mut inner = self.lock();
+        inner.put(entry);
+        inner.publish(identifiers_frame(std::iter::once(id.as_str()), false));
+        (id, full, light)
+    }
+
+    /// Appends `count` realistic messages continuing the sequence of earlier seeding; returns their ids.
+    pub(crate) fn seed_realistic(&self, count: usize, rng_seed: u64) -> Vec<String> {
+        // Reserve the index range first so that concurrent seeding never repeats an id, then build the
+        // messages (the slow part) without holding the lock.
+        let start = {
+            let mut inner = self.lock();
+            let start = inner.seeded;
+            inner.seeded += count;
+            start
+        };
+        let entries: Vec<Entry> = (start..start + count)
+            .map(|index| {
+                let message = seed::realistic_message(index, rng_seed);
+                let id = message["id"].as_str().unwrap_or_default().to_owned();
+                Entry::new(id, &message)
+            })
+            .collect();
+        let ids: Vec<String> = entries.iter().map(|entry| entry.id.clone()).collect();
+        let mut inner = self.lock();
+        inner.entries.reserve(entries.len());
+        for entry in entries {
+            inner.put(entry);
+        }
+        if !ids.is_empty() {
+            inner.publish(identifiers_frame(ids.iter().map(String::as_str), false));
+        }
+        ids
+    }
+
+    /// Removes a message; `false` when there is none with this id.
+    pub(crate) fn delete(&self, id: &str) -> bool {
+        let mut inner = self.lock();
+        let Some(position) = inner.positions.remove(id) else {
+            return false;
+        };
+        inner.entries.remove(position);
+        for later in position..inner.entries.len() {
+            let later_id = inner.entries[later].id.clone();
+            inner.positions.insert(later_id, later);
+        }
+        inner.invalidate();
+        inner.publish(identifiers_frame(std::iter::once(id), true));
+        true
+    }
+
+    /// Removes every message, announcing them all as deleted in one frame.
+    pub(crate) fn remove_all(&self) {
+        let mut inner = self.lock();
+        let entries = std::mem::take(&mut inner.entries);
+        inner.positions.clear();
+        inner.invalidate();
+        if !entries.is_empty() {
+            inner.publish(identifiers_frame(entries.iter().map(|e| e.id.as_str()), true));
+        }
+    }
+
+    /// The ConversationMessages body, built at most once between writes.
+    pub(crate) fn snapshot(&self, transferables: bool) -> Arc<Vec<u8>> {
+        let mut inner = self.lock();
+        let cached = if transferables {
+            &inner.snapshot_full
+        } else {
+            &inner.snapshot_light
+        };
+        if let Some(body) = cached {
+            return body.clone();
+        }
+        let body = Arc::new(inner.build_snapshot(transferables));
+        if transferables {
+            inner.snapshot_full = Some(body.clone());
+        } else {
+            inner.snapshot_light = Some(body.clone());
+        }
+        body
+    }
+
+    /// The SearchedConversationMessages body for the messages `matcher` accepts, given each message's
+    /// fragment text and its lowercased form. Results are ordered by similarity (highest first), then by
+    /// store order.
+    pub(crate) fn search(&self, matcher: impl Fn(&str, &str) -> Option<Hit>, transferables: bool) -> Vec<u8> {
+        let inner = self.lock();
+        let mut hits: Vec<(usize, Hit)> = inner
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(position, entry)| {
+                let text = entry.text.as_deref()?;
+                let folded = entry.folded.as_deref().unwrap_or(text);
+                matcher(text, folded).map(|hit| (position, hit))
+            })
+            .collect();
+        hits.sort_by(|a, b| b.1.similarity.total_cmp(&a.1.similarity));
+        let mut body = Vec::with_capacity(
+            32 + hits
+                .iter()
+                .map(|(position, _)| inner.entries[*position].json(transferables).len() + 120)
+                .sum::<usize>(),
+        );
+        body.extend_from_slice(b"{\"iterable\":[");
+        for (n, (position, hit)) in hits.iter().enumerate() {
+            let entry = &inner.entries[*position];
+            if n > 0 {
+                body.push(b',');
+            }
+            // Writing into a Vec cannot fail.
+            let _ = write!(
+                body,
+                "{{\"exact\":{},\"identifier\":{},\"similarity\":{},\"temporal\":false,\"message\":",
+                hit.exact,
+                Value::from(entry.id.as_str()),
+                Value::from(hit.similarity),
+            );
+            body.extend_from_slice(entry.json(transferables).as_bytes());
+            body.push(b'}');
+        }
+        body.extend_from_slice(b"]}");
+        body
+    }
+
+    /// Registers a WebSocket subscriber. Returns the first frame (every current message) and the channel
+    /// of later frames; both are taken under one lock so that no change is missed or sent twice.
+    pub(crate) fn subscribe(&self) -> (Arc<str>, Receiver<Arc<str>>) {
+        let mut inner = self.lock();
+        let first = identifiers_frame(inner.entries.iter().map(|e| e.id.as_str()), false);
+        let (sender, receiver) = channel();
+        inner.subscribers.push(sender);
+        (first, receiver)
+    }
+
+    /// Forgets every subscriber, so that each WebSocket thread sees its channel close at once.
+    pub(crate) fn close_subscribers(&self) {
+        self.lock().subscribers.clear();
+    }
+
+    pub(crate) fn ids(&self) -> Vec<String> {
+        self.lock().entries.iter().map(|e| e.id.clone()).collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// A stored message, decoded from its JSON text.
+    pub(crate) fn get(&self, id: &str) -> Option<Value> {
+        let full = {
+            let inner = self.lock();
+            let position = *inner.positions.get(id)?;
+            inner.entries[position].full.clone()
+        };
+        serde_json::from_str(&full).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, text: &str) -> Value {
+        json!({"id": id, "role": "USER", "conversation": {"id": "c"},
+               "fragment": {"string": {"raw": text}, "metadata": {"ext": "txt"}}})
+    }
+
+    #[test]
+    fn snapshot_is_cached_until_a_write() {
+        let store = Store::default();
+        store.insert(message("a", "Hello"));
+        store.insert(message("b", "World"));
+        let first = store.snapshot(true);
+        assert!(Arc::ptr_eq(&first, &store.snapshot(true)), "served from cache");
+        let parsed: Value = serde_json::from_slice(&first).unwrap();
+        assert_eq!(parsed["iterable"][1]["fragment"]["string"]["raw"], "World");
+        assert_eq!(parsed["indices"], json!({"a": 0, "b": 1}));
+
+        let light: Value = serde_json::from_slice(&store.snapshot(false)).unwrap();
+        assert_eq!(
+            light["iterable"][0]["fragment"],
+            json!({"string": {}, "metadata": {"ext": "txt"}})
+        );
+        assert_eq!(light["iterable"][0]["role"], "USER");
+
+        assert!(store.delete("a"));
+        assert!(!store.delete("a"));
+        let after: Value = serde_json::from_slice(&store.snapshot(true)).unwrap();
+        assert_eq!(after["indices"], json!({"b": 0}));
+        assert_eq!(after["iterable"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn insert_replaces_in_place_and_keeps_odd_values() {
+        let store = Store::default();
+        store.insert(message("a", "one"));
+        store.insert(message("b", "two"));
+        store.insert(message("a", "three"));
+        assert_eq!(store.ids(), ["a", "b"]);
+        assert_eq!(store.get("a").unwrap()["fragment"]["string"]["raw"], "three");
+        let (id, full, _) = store.insert(json!("not an object"));
+        assert_eq!(&*full, "\"not an object\"");
+        assert_eq!(store.ids().len(), 3);
+        assert_eq!(store.get(&id), Some(json!("not an object")));
+        let (generated, _, _) = store.insert(json!({"role": "USER"}));
+        assert_eq!(store.get(&generated).unwrap()["id"], generated.as_str());
+    }
+
+    #[test]
+    fn subscribers_get_first_frame_then_changes() {
+        let store = Store::default();
+        store.insert(message("a", "x"));
+        let (first, changes) = store.subscribe();
+        assert_eq!(&*first, r#"{"iterable":[{"conversationMessage":{"id":"a"}}]}"#);
+        store.insert(message("b", "y"));
+        store.delete("a");
+        assert_eq!(
+            &*changes.try_recv().unwrap(),
+            r#"{"iterable":[{"conversationMessage":{"id":"b"}}]}"#
+        );
+        let deleted: Value = serde_json::from_str(&changes.try_recv().unwrap()).unwrap();
+        assert_eq!(
+            deleted,
+            json!({"iterable": [{"conversationMessage": {"id": "a"}, "deleted": true}]})
+        );
+        store.close_subscribers();
+        assert!(changes.recv().is_err());
+    }
+
+    #[test]
+    fn heavy_content_is_left_out_only_where_present() {
+        let plain = json!({"id": "x", "fragment": {"metadata": {"ext": "md"}}});
+        assert_eq!(without_heavy_content(&plain), None);
+        let heavy = json!({"id": "x", "fragment": {
+            "string": {"raw": "t", "base64": "dA==", "schema": {"migration": 0, "semantic": "UNKNOWN"}},
+            "bytes": {"raw": [1, 2], "data_url": [3]}, "x_extra": 1}});
+        let light = without_heavy_content(&heavy).unwrap();
+        assert_eq!(
+            light,
+            json!({"id": "x", "fragment": {"string": {"schema": {"migration": 0, "semantic": "UNKNOWN"}},
+                   "bytes": {}, "x_extra": 1}})
+        );
+    }
+}
