@@ -2,7 +2,7 @@
  * pieces_os_client.h: the C API of pieces-os-client, a blocking client for the PiecesOS
  * conversation-messages API. Link with -lpieces_os_client.
  *
- * GENERATED FILE: build.rs makes it with cbindgen from src/ffi/*.rs (the doc comments there are the
+ * GENERATED FILE: build.rs makes it with cbindgen from the modules of src/ffi/ (the doc comments there are the
  * text below). Do not edit it by hand; change the Rust source and rebuild. CI fails when the committed
  * copy differs from what the build generates.
  *

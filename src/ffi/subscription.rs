@@ -12,7 +12,7 @@ use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::boundary::{handle, owned_c_string, Out};
 use super::client::pieces_client;
@@ -180,15 +180,18 @@ fn in_callback_of(shared: &Arc<CallbackShared>) -> bool {
         .unwrap_or(false)
 }
 
-/// The JSON form of an event:
+/// The JSON form of an event, `type` first:
 /// `{"type":"connected","url":…}`, `{"type":"identifiers","full":…,"data":<StreamedIdentifiers>}`,
 /// `{"type":"disconnected","error":{…},"retry_in_ms":…}`, `{"type":"closed"}`,
 /// `{"type":"error","error":{…}}`.
 fn event_json(event: &SubscriptionEvent) -> Result<String, Failure> {
-    let value = match event {
-        SubscriptionEvent::Connected { url } => json!({ "type": "connected", "url": url }),
+    let text = match event {
+        SubscriptionEvent::Connected { url } => {
+            format!(r#"{{"type":"connected","url":{}}}"#, Value::from(url.as_str()))
+        }
         SubscriptionEvent::Identifiers { frame, full } => {
-            let data = serde_json::to_value(frame).map_err(|err| {
+            // The frame is written straight from its lossless model, keys in the model's order.
+            let data = serde_json::to_string(frame).map_err(|err| {
                 Failure::from(crate::Error::Decode {
                     endpoint: ENDPOINT,
                     message: format!("the frame cannot be written as JSON: {err}"),
@@ -196,18 +199,19 @@ fn event_json(event: &SubscriptionEvent) -> Result<String, Failure> {
                     column: 0,
                 })
             })?;
-            json!({ "type": "identifiers", "full": full, "data": data })
+            format!(r#"{{"type":"identifiers","full":{full},"data":{data}}}"#)
         }
-        SubscriptionEvent::Disconnected { error, retry_in } => json!({
-            "type": "disconnected",
-            "error": error_json(error),
-            "retry_in_ms": u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
-        }),
-        SubscriptionEvent::Closed => json!({ "type": "closed" }),
-        SubscriptionEvent::Failed { error } => json!({ "type": "error", "error": error_json(error) }),
-        // SubscriptionEvent is non_exhaustive only for other crates; a new variant must be added here.
+        SubscriptionEvent::Disconnected { error, retry_in } => format!(
+            r#"{{"type":"disconnected","error":{},"retry_in_ms":{}}}"#,
+            error_json(error),
+            retry_in.as_millis()
+        ),
+        SubscriptionEvent::Closed => r#"{"type":"closed"}"#.to_owned(),
+        SubscriptionEvent::Failed { error } => {
+            format!(r#"{{"type":"error","error":{}}}"#, error_json(error))
+        }
     };
-    Ok(Value::to_string(&value))
+    Ok(text)
 }
 
 /// What the subscription thread does with each event in callback mode.
