@@ -107,18 +107,9 @@ impl Client {
         let url = format!("{}{}", self.inner.base_url, exchange.path_and_query);
         let config = &self.inner.config;
         let sent = match exchange.method {
-            Method::Get => {
-                let mut request = self.inner.agent.get(&url);
-                if let Some(id) = &config.application_id {
-                    request = request.header(config.api_key_header.as_str(), id.as_str());
-                }
-                request.call()
-            }
+            Method::Get => self.with_api_key(self.inner.agent.get(&url)).call(),
             Method::Post => {
-                let mut request = self.inner.agent.post(&url);
-                if let Some(id) = &config.application_id {
-                    request = request.header(config.api_key_header.as_str(), id.as_str());
-                }
+                let request = self.with_api_key(self.inner.agent.post(&url));
                 match exchange.json_body {
                     Some(body) => request.header("Content-Type", "application/json").send(body),
                     None => request.send_empty(),
@@ -140,6 +131,15 @@ impl Client {
             .limit(config.max_body_bytes)
             .read_to_vec()
             .map_err(|err| self.transport_error(&url, exchange.endpoint, err))
+    }
+
+    /// Adds the API key header when an application id is configured.
+    fn with_api_key<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        let config = &self.inner.config;
+        match &config.application_id {
+            Some(id) => request.header(config.api_key_header.as_str(), id.as_str()),
+            None => request,
+        }
     }
 
     /// Turns a ureq failure into the error a user can act on.

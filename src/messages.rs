@@ -64,24 +64,18 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remo
 impl Client {
     /// `messages_snapshot`: every conversation message PiecesOS holds.
     pub fn snapshot_messages(&self, transferables: Transferables) -> Result<ConversationMessages> {
-        wire::decode(endpoint::SNAPSHOT, &self.snapshot_body(transferables)?)
+        wire::decode(
+            endpoint::SNAPSHOT,
+            &self.send(endpoint::SNAPSHOT, Method::Get, "/messages", transferables, None)?,
+        )
     }
 
     /// `messages_snapshot` as the server's JSON text (a `ConversationMessages`), checked, not re-encoded.
     pub fn snapshot_messages_json(&self, transferables: Transferables) -> Result<String> {
         wire::checked_text::<shapes::ConversationMessages>(
             endpoint::SNAPSHOT,
-            self.snapshot_body(transferables)?,
+            self.send(endpoint::SNAPSHOT, Method::Get, "/messages", transferables, None)?,
         )
-    }
-
-    fn snapshot_body(&self, transferables: Transferables) -> Result<Vec<u8>> {
-        self.exchange(Exchange {
-            endpoint: endpoint::SNAPSHOT,
-            method: Method::Get,
-            path_and_query: &format!("/messages{}", transferables.query()),
-            json_body: None,
-        })
     }
 
     /// `messages_create_specific_message`: creates a message from `seed` and returns it as stored.
@@ -93,7 +87,14 @@ impl Client {
         transferables: Transferables,
     ) -> Result<ConversationMessage> {
         let body = to_json("seed", seed)?;
-        wire::decode(endpoint::CREATE, &self.create_body(&body, transferables)?)
+        let answer = self.send(
+            endpoint::CREATE,
+            Method::Post,
+            "/messages/create",
+            transferables,
+            Some(&body),
+        )?;
+        wire::decode(endpoint::CREATE, &answer)
     }
 
     /// `messages_create_specific_message` with the seed as JSON text (a `SeededConversationMessage`),
@@ -101,17 +102,14 @@ impl Client {
     /// `ConversationMessage`), checked, not re-encoded.
     pub fn create_message_json(&self, seed_json: &str, transferables: Transferables) -> Result<String> {
         check_input::<SeededConversationMessage>("seed", seed_json)?;
-        let body = self.create_body(seed_json.as_bytes(), transferables)?;
+        let body = self.send(
+            endpoint::CREATE,
+            Method::Post,
+            "/messages/create",
+            transferables,
+            Some(seed_json.as_bytes()),
+        )?;
         wire::checked_text::<shapes::ConversationMessage>(endpoint::CREATE, body)
-    }
-
-    fn create_body(&self, seed: &[u8], transferables: Transferables) -> Result<Vec<u8>> {
-        self.exchange(Exchange {
-            endpoint: endpoint::CREATE,
-            method: Method::Post,
-            path_and_query: &format!("/messages/create{}", transferables.query()),
-            json_body: Some(seed),
-        })
     }
 
     /// `messages_delete_specific_message`: deletes the message with id `message_id`.
@@ -126,12 +124,13 @@ impl Client {
             "/messages/{}/delete",
             utf8_percent_encode(message_id, PATH_SEGMENT)
         );
-        self.exchange(Exchange {
-            endpoint: endpoint::DELETE,
-            method: Method::Post,
-            path_and_query: &path,
-            json_body: None,
-        })?;
+        self.send(
+            endpoint::DELETE,
+            Method::Post,
+            &path,
+            Transferables::Default,
+            None,
+        )?;
         Ok(())
     }
 
@@ -142,7 +141,14 @@ impl Client {
         transferables: Transferables,
     ) -> Result<SearchedConversationMessages> {
         let body = to_json("search_input", input)?;
-        wire::decode(endpoint::SEARCH, &self.search_body(&body, transferables)?)
+        let answer = self.send(
+            endpoint::SEARCH,
+            Method::Post,
+            "/messages/search",
+            transferables,
+            Some(&body),
+        )?;
+        wire::decode(endpoint::SEARCH, &answer)
     }
 
     /// `search_messages` with the input as JSON text (a `SearchInput`), checked against its model and sent
@@ -153,16 +159,32 @@ impl Client {
         transferables: Transferables,
     ) -> Result<String> {
         check_input::<SearchInput>("search_input", search_input_json)?;
-        let body = self.search_body(search_input_json.as_bytes(), transferables)?;
+        let body = self.send(
+            endpoint::SEARCH,
+            Method::Post,
+            "/messages/search",
+            transferables,
+            Some(search_input_json.as_bytes()),
+        )?;
         wire::checked_text::<shapes::SearchedConversationMessages>(endpoint::SEARCH, body)
     }
+}
 
-    fn search_body(&self, input: &[u8], transferables: Transferables) -> Result<Vec<u8>> {
+impl Client {
+    /// One request to `path` with the transferables query appended.
+    fn send(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        path: &str,
+        transferables: Transferables,
+        json_body: Option<&[u8]>,
+    ) -> Result<Vec<u8>> {
         self.exchange(Exchange {
-            endpoint: endpoint::SEARCH,
-            method: Method::Post,
-            path_and_query: &format!("/messages/search{}", transferables.query()),
-            json_body: Some(input),
+            endpoint,
+            method,
+            path_and_query: &format!("{path}{}", transferables.query()),
+            json_body,
         })
     }
 }

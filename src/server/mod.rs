@@ -252,6 +252,8 @@ pub(crate) struct Shared {
     log: Mutex<VecDeque<RecordedRequest>>,
     conns: Mutex<HashMap<u64, Conn>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Every TCP connection accepted since start, so tests can see whether clients reuse connections.
+    accepted: AtomicU64,
 }
 
 /// Locks a mutex, carrying on after a panic elsewhere: every guarded value stays consistent between
@@ -377,6 +379,7 @@ impl Server {
             log: Mutex::new(VecDeque::new()),
             conns: Mutex::new(HashMap::new()),
             threads: Mutex::new(Vec::new()),
+            accepted: AtomicU64::new(0),
         });
         shared.store.seed_realistic(config.seed_messages, config.rng_seed);
         let wake = listener.try_clone()?;
@@ -421,6 +424,11 @@ impl Server {
                 control.request_drop(mode);
             }
         }
+    }
+
+    /// How many TCP connections were accepted since start, for tests that check connection reuse.
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared.accepted.load(Ordering::Relaxed)
     }
 
     /// How many WebSockets are open, for tests that wait for a client to (re)connect.
@@ -559,6 +567,7 @@ fn accept_loop(shared: &Arc<Shared>, listener: TcpListener, max_connections: usi
                 continue;
             }
         };
+        shared.accepted.fetch_add(1, Ordering::Relaxed);
         reap_finished(shared);
         if lock(&shared.conns).len() >= max_connections {
             refuse_busy(stream);

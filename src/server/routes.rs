@@ -143,12 +143,16 @@ fn transferables(query: Option<&str>) -> Result<bool, Response> {
     Ok(value)
 }
 
-/// Decides the answer to one request: faults first, then the application id, then the route.
+/// Decides the answer to one request: faults first, then the application id (not asked of the
+/// `/.well-known/` probes), then the route.
 fn respond(shared: &Shared, head: &RequestHead, body: &[u8]) -> Outcome {
     if shared.faults.next_request_fails() {
         return internal("injected fault: this request fails (fail_every)").into();
     }
-    if let Some(expected) = &shared.application_id {
+    let (full_path, query) = split_target(&head.target);
+    // Official clients probe health and version without credentials while they look for PiecesOS.
+    let needs_application_id = !full_path.starts_with("/.well-known/");
+    if let (Some(expected), true) = (&shared.application_id, needs_application_id) {
         if head.header(&shared.api_key_header) != Some(expected.as_bytes()) {
             return Response::text(
                 401,
@@ -160,7 +164,6 @@ fn respond(shared: &Shared, head: &RequestHead, body: &[u8]) -> Outcome {
             .into();
         }
     }
-    let (full_path, query) = split_target(&head.target);
     let Some(path) = full_path.strip_prefix('/') else {
         return Response::text(400, format!("request target {:?} is not a path", head.target)).into();
     };
