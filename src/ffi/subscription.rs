@@ -520,3 +520,59 @@ pub unsafe extern "C" fn pieces_subscription_free(s: *mut pieces_subscription) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{StreamedIdentifier, StreamedIdentifiers};
+
+    fn parsed(event: &SubscriptionEvent) -> (String, Value) {
+        let text = event_json(event).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        (text, value)
+    }
+
+    #[test]
+    fn events_are_json_objects_with_their_type_first() {
+        let (text, value) = parsed(&SubscriptionEvent::Connected {
+            url: "ws://127.0.0.1:1/\"quoted\"".into(),
+        });
+        assert!(text.starts_with(r#"{"type":"connected","#), "{text}");
+        assert_eq!(value["url"], "ws://127.0.0.1:1/\"quoted\"");
+
+        let frame = StreamedIdentifiers::new(vec![
+            StreamedIdentifier::message("m1"),
+            StreamedIdentifier::deleted_message("m2"),
+        ]);
+        let (text, value) = parsed(&SubscriptionEvent::Identifiers { frame, full: true });
+        assert!(
+            text.starts_with(r#"{"type":"identifiers","full":true,"data":{"#),
+            "{text}"
+        );
+        assert_eq!(value["data"]["iterable"][0]["conversationMessage"]["id"], "m1");
+        assert_eq!(value["data"]["iterable"][1]["deleted"], true);
+
+        let error = crate::Error::Connection {
+            url: "http://127.0.0.1:1".into(),
+            reason: "connection refused".into(),
+        };
+        let (text, value) = parsed(&SubscriptionEvent::Disconnected {
+            error,
+            retry_in: Duration::from_millis(250),
+        });
+        assert!(text.starts_with(r#"{"type":"disconnected","#), "{text}");
+        assert_eq!(value["error"]["kind"], "connection");
+        assert_eq!(value["error"]["url"], "http://127.0.0.1:1");
+        assert_eq!(value["retry_in_ms"], 250);
+
+        assert_eq!(
+            event_json(&SubscriptionEvent::Closed).unwrap(),
+            r#"{"type":"closed"}"#
+        );
+        let (text, value) = parsed(&SubscriptionEvent::Failed {
+            error: crate::Error::HandlerPanicked { message: "x".into() },
+        });
+        assert!(text.starts_with(r#"{"type":"error","#), "{text}");
+        assert_eq!(value["error"]["kind"], "handler_panicked");
+    }
+}
