@@ -386,3 +386,48 @@ fn subscribe_owns_the_userdata_even_when_it_fails() {
         pieces_client_free(client);
     }
 }
+
+/// A stop that lands while a connection is being made ends with `closed`, even on the last attempt
+/// `stream.max_attempts` allows: a stop is never reported as giving up.
+#[test]
+fn a_stop_during_the_last_connection_attempt_is_closed_not_error() {
+    use crate::server::{FaultConfig, Server, ServerConfig};
+    let server = Server::start(ServerConfig::default().with_faults(FaultConfig {
+        delay: std::time::Duration::from_millis(1500),
+        ..FaultConfig::default()
+    }))
+    .unwrap();
+    let config = c(&format!(
+        r#"{{"base_url": "{}", "stream": {{"max_attempts": 1}}}}"#,
+        server.url()
+    ));
+    let mut client = ptr::null_mut();
+    let mut subscription = ptr::null_mut();
+    let mut types = Vec::new();
+    // SAFETY: valid arguments throughout; every handle is freed once.
+    unsafe {
+        assert_eq!(pieces_client_new(config.as_ptr(), &mut client), pieces_status::Ok);
+        assert_eq!(
+            pieces_messages_subscribe(client, None, ptr::null_mut(), None, &mut subscription),
+            pieces_status::Ok
+        );
+        // The upgrade is answered only after 1.5 s: stop while the handshake waits for it.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(pieces_subscription_stop(subscription), pieces_status::Ok);
+        for _ in 0..10 {
+            let mut event = ptr::null_mut();
+            match pieces_subscription_next(subscription, 5_000, &mut event) {
+                pieces_status::Ok => {
+                    let json: Value = serde_json::from_str(CStr::from_ptr(event).to_str().unwrap()).unwrap();
+                    pieces_string_free(event);
+                    types.push(json["type"].as_str().unwrap().to_owned());
+                }
+                _ => break,
+            }
+        }
+        pieces_subscription_free(subscription);
+        pieces_client_free(client);
+    }
+    server.stop();
+    assert_eq!(types, ["closed"]);
+}
