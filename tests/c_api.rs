@@ -77,10 +77,35 @@ fn library_file_name() -> &'static str {
     }
 }
 
-fn build_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c_api").join(name);
+/// A directory for one test's programs, private to this process (two test runs sharing a target
+/// directory must not overwrite each other's executables), removed when the test passes and kept for a
+/// look when it fails.
+struct BuildDir(PathBuf);
+
+impl BuildDir {
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for BuildDir {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn build_dir(name: &str) -> BuildDir {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("c_api")
+        .join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    BuildDir(dir)
 }
 
 /// Whether a tool runs; if not, either skip loudly (returns false) or, under
@@ -333,7 +358,8 @@ fn wrapped(wrapper: &[&str], exe: &Path) -> Command {
 /// Builds the control program that leaks one library string, runs it like the tests, and returns
 /// what it printed: the tool must have caught the leak.
 fn run_leak_control(flavor: &str, flags: &[&str], wrapper: &[&str], env: &[(&str, &str)]) -> Finished {
-    let exe = build_dir(flavor).join("leaks_a_string");
+    let dir = build_dir(&format!("{flavor}-control"));
+    let exe = dir.join("leaks_a_string");
     compile(
         "gcc",
         C_FLAGS,
@@ -521,7 +547,7 @@ fn c_example_builds_with_its_makefile() {
         .arg("-C")
         .arg(crate_dir().join("examples/c"))
         .arg(format!("LIB_DIR={}", library_dir().display()))
-        .arg(format!("OUT_DIR={}", dir.display()))
+        .arg(format!("OUT_DIR={}", dir.path().display()))
         .output()
         .unwrap();
     assert!(
