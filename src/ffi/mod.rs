@@ -9,7 +9,7 @@
 //! | `boundary` | the panic boundary every exported body runs in; pointer and string checks |
 //! | [`status`] | [`pieces_status`], the thread-local last error, [`pieces_last_error_json`] |
 //! | [`strings`] | [`pieces_version`], [`pieces_string_free`] |
-//! | [`client`] | [`pieces_client`], [`pieces_client_new`], [`pieces_client_free`] |
+//! | [`client`] | [`pieces_client`], [`pieces_client_new`], [`pieces_client_free`], [`pieces_client_base_url`], [`pieces_client_check_version`] |
 //! | [`messages`] | [`pieces_transferables`] and the four HTTP endpoints |
 //! | [`subscription`] | [`pieces_subscription`], [`pieces_event_cb`], subscribe / next / stop / free |
 //!
@@ -50,7 +50,9 @@ pub mod subscription;
 #[cfg(test)]
 mod tests;
 
-pub use client::{pieces_client, pieces_client_free, pieces_client_new};
+pub use client::{
+    pieces_client, pieces_client_base_url, pieces_client_check_version, pieces_client_free, pieces_client_new,
+};
 pub use messages::{
     pieces_messages_create, pieces_messages_delete, pieces_messages_search, pieces_messages_snapshot,
     pieces_transferables, PIECES_TRANSFERABLES_DEFAULT, PIECES_TRANSFERABLES_EXCLUDE,

@@ -264,10 +264,11 @@ fn set_last_error(detail: &Value) {
 ///
 /// The object has `kind` (a short stable name: `null_parameter`, `invalid_utf8`, `invalid_json`,
 /// `invalid_input`, `connection`, `timeout`, `http_status`, `decode`, `websocket`, `body_too_large`,
-/// `no_event`, `closed`, `in_callback`, `panic`, …) and `message` (for people), and when they apply:
-/// `status` (the HTTP status) and `body` (PiecesOS's text body), `argument` (the parameter at fault),
-/// `line` and `column` (1-based position of a JSON problem), `offset` (of an invalid UTF-8 byte),
-/// `endpoint`, `url`.
+/// `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, …) and `message`
+/// (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's text body),
+/// `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON problem),
+/// `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery tried),
+/// `found`, `required` and `update` (of an incompatible version).
 ///
 /// # Ownership
 /// The string belongs to the library: do not free it. It stays valid until the next call of a
@@ -314,6 +315,37 @@ mod tests {
         for (status, value) in expected {
             assert_eq!(status as u32, value, "{status:?}");
         }
+    }
+
+    #[test]
+    fn discovery_and_version_errors_have_their_own_statuses() {
+        let failure = Failure::from(Error::NotRunning {
+            scanned: crate::discovery::DEFAULT_PORTS,
+        });
+        assert_eq!(failure.status(), pieces_status::NotRunning);
+        assert_eq!(failure.detail["kind"], "not_running");
+        assert_eq!(failure.detail["scanned"], "39300-39399");
+
+        let failure = Failure::from(
+            crate::health::VersionRange::default()
+                .check("11.0.2")
+                .unwrap_err(),
+        );
+        assert_eq!(failure.status(), pieces_status::IncompatibleVersion);
+        assert_eq!(failure.detail["kind"], "incompatible_version");
+        assert_eq!(failure.detail["found"], "11.0.2");
+        assert_eq!(failure.detail["required"], ">=12.0.0, <13.0.0");
+        assert_eq!(failure.detail["update"], "pieces-os");
+        assert!(failure.detail["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("update PiecesOS"));
+        let failure = Failure::from(
+            crate::health::VersionRange::default()
+                .check("13.0.0")
+                .unwrap_err(),
+        );
+        assert_eq!(failure.detail["update"], "client");
     }
 
     #[test]

@@ -28,6 +28,9 @@ const CONTRACT: [&str; 13] = [
     "pieces_last_error_json",
 ];
 
+/// Functions beyond the contract: where the client found PiecesOS, and its version check.
+const DISCOVERY: [&str; 2] = ["pieces_client_base_url", "pieces_client_check_version"];
+
 /// Every `extern "C" fn NAME(…) … {` definition of `source`, with whether its body starts with
 /// `ffi_boundary!`. Function-pointer types (`extern "C" fn(`, no name) are not definitions.
 fn exported_bodies(source: &str) -> Vec<(String, bool)> {
@@ -111,9 +114,16 @@ fn every_exported_body_starts_with_the_panic_boundary() {
         }
     }
     exported.sort();
-    let mut contract = CONTRACT.map(str::to_owned).to_vec();
+    let mut contract: Vec<String> = CONTRACT
+        .iter()
+        .chain(&DISCOVERY)
+        .map(|name| (*name).to_owned())
+        .collect();
     contract.sort();
-    assert_eq!(exported, contract, "the exported functions are the contract's");
+    assert_eq!(
+        exported, contract,
+        "the exported functions are the contract's and discovery's"
+    );
 }
 
 #[test]
@@ -121,7 +131,7 @@ fn the_header_declares_the_whole_contract() {
     let header =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/pieces_os_client.h"))
             .unwrap();
-    for name in CONTRACT {
+    for name in CONTRACT.iter().chain(&DISCOVERY) {
         assert!(header.contains(&format!(" {name}(")), "{name} is not declared");
     }
     for name in [
@@ -133,6 +143,8 @@ fn the_header_declares_the_whole_contract() {
         "PIECES_STATUS_OK = 0,",
         "PIECES_STATUS_WEBSOCKET = 9,",
         "PIECES_STATUS_BODY_TOO_LARGE = 14,",
+        "PIECES_STATUS_NOT_RUNNING = 15,",
+        "PIECES_STATUS_INCOMPATIBLE_VERSION = 16,",
         "#define PIECES_TRANSFERABLES_EXCLUDE 2",
         "#ifdef __cplusplus",
         "extern \"C\" {",
@@ -239,6 +251,49 @@ fn unreachable_client() -> *mut pieces_client {
     let status = unsafe { pieces_client_new(config.as_ptr(), &mut client) };
     assert_eq!(status, pieces_status::Ok);
     client
+}
+
+#[test]
+fn base_url_and_check_version_check_their_pointers() {
+    let client = unreachable_client();
+    let sentinel = ptr::dangling_mut::<c_char>();
+    let mut out = sentinel;
+    // SAFETY: every pointer is NULL, a live client or a place for a pointer; the strings returned are
+    // freed once with pieces_string_free.
+    unsafe {
+        assert_eq!(
+            pieces_client_base_url(ptr::null(), &mut out),
+            pieces_status::NullParameter
+        );
+        assert_eq!(last_error()["argument"], "client");
+        assert_eq!(
+            pieces_client_base_url(client, ptr::null_mut()),
+            pieces_status::NullParameter
+        );
+        assert_eq!(last_error()["argument"], "out");
+        assert_eq!(
+            pieces_client_check_version(ptr::null(), &mut out),
+            pieces_status::NullParameter
+        );
+        assert_eq!(out, sentinel);
+
+        // A URL that was given comes back as given, and is never scanned: nothing answers there, so
+        // the check is a connection error, not "not running".
+        assert_eq!(pieces_client_base_url(client, &mut out), pieces_status::Ok);
+        assert_eq!(CStr::from_ptr(out).to_str().unwrap(), "http://127.0.0.1:9");
+        pieces_string_free(out);
+        out = sentinel;
+        assert_eq!(
+            pieces_client_check_version(client, &mut out),
+            pieces_status::Connection
+        );
+        assert_eq!(out, sentinel);
+        assert_eq!(
+            pieces_client_check_version(client, ptr::null_mut()),
+            pieces_status::Connection
+        );
+        pieces_client_free(client);
+    }
 }
 
 #[test]
