@@ -84,10 +84,16 @@ fn main() {
             bench.stop(20);
             bench.grow(0, 1_000);
             bench.server(1_000);
-            bench.snapshot(1_000);
+            bench.snapshot(1_000, &Snapshotter::ALL);
         }
         Some("grow") => bench.grow(number(1), number(2)),
-        Some("snapshot") => bench.snapshot(number(1)),
+        Some("snapshot") => {
+            let only: Vec<Snapshotter> = args[2..]
+                .iter()
+                .map(|name| Snapshotter::parse(name).unwrap_or_else(|| usage()))
+                .collect();
+            bench.snapshot(number(1), if only.is_empty() { &Snapshotter::ALL } else { &only })
+        }
         Some("calls") => bench.calls(number(1)),
         Some("throughput") => bench.throughput(number(1), number(2)),
         Some("events") => bench.events(number(1)),
@@ -100,7 +106,7 @@ fn main() {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--url URL] [--quick] [grow FROM TO | snapshot N | calls COUNT | \
+        "usage: compare [--url URL] [--quick] [grow FROM TO | snapshot N [CLIENT…] | calls COUNT | \
          throughput THREADS CYCLES | events COUNT | stop COUNT | server N | rss CLIENT]"
     );
     std::process::exit(2)
@@ -122,7 +128,7 @@ impl Budget {
         Budget {
             min_samples: 5,
             max_samples: 200,
-            time: Duration::from_secs(4),
+            time: Duration::from_secs(3),
         }
     }
 
@@ -165,6 +171,8 @@ impl Samples {
         };
         json!({
             "samples": n,
+            // Every sample, so that report.py can merge the runs of one client made in several processes.
+            "values": self.values.iter().map(|value| round(*value)).collect::<Vec<f64>>(),
             "median": round(median),
             "p99": round(rank(0.99)),
             "min": round(sorted[0]),
@@ -375,10 +383,10 @@ impl Bench {
 
     /// `snapshot N`: every Rust client in turn, round after round, so that a change of machine load
     /// weighs on all of them alike.
-    fn snapshot(&self, expected: usize) {
+    fn snapshot(&self, expected: usize, clients: &[Snapshotter]) {
         // Warm-up: the server builds and caches the body; every client opens its connection.
         let mut bytes = 0;
-        for client in Snapshotter::ALL {
+        for &client in clients {
             let (messages, size, _) = self.snapshot_once(client);
             if let Some(messages) = messages {
                 assert_eq!(
@@ -388,13 +396,13 @@ impl Bench {
             }
             bytes = bytes.max(size);
         }
-        let mut samples: Vec<Samples> = Snapshotter::ALL.iter().map(|_| Samples::new()).collect();
+        let mut samples: Vec<Samples> = clients.iter().map(|_| Samples::new()).collect();
         let started = Instant::now();
         let mut rounds = 0;
         while rounds < self.budget.max_samples
             && (rounds < self.budget.min_samples || started.elapsed() < self.budget.time)
         {
-            for (client, samples) in Snapshotter::ALL.iter().zip(&mut samples) {
+            for (client, samples) in clients.iter().zip(&mut samples) {
                 let begun = Instant::now();
                 let result = self.snapshot_once(*client);
                 samples.push(begun.elapsed(), Unit::Ms);
@@ -402,7 +410,7 @@ impl Bench {
             }
             rounds += 1;
         }
-        for (client, samples) in Snapshotter::ALL.iter().zip(&samples) {
+        for (client, samples) in clients.iter().zip(&samples) {
             emit(
                 "snapshot",
                 client.name(),

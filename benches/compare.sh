@@ -113,6 +113,7 @@ done
 [ -n "$URL" ] || { echo "the stand-in did not start: $(cat "$SERVER_LOG")" >&2; exit 1; }
 say "stand-in at $URL (pid $SERVER_PID)"
 RUST=("$BENCH_BIN" --url "$URL" $QUICK)
+RUST_SNAPSHOT_CLIENTS=(raw_floor rust_typed rust_json)
 PYTHON=("$PY" "$ROOT/benches/python/bench.py" --url "$URL" $QUICK)
 
 if [ -n "$QUICK" ]; then CALLS=200; CYCLES=25; EVENTS=200; STOPS=20; else CALLS=1000; CYCLES=125; EVENTS=1000; STOPS=100; fi
@@ -137,8 +138,13 @@ for n in 1000 5000 10000 50000; do
     have=$n
     say "snapshot of $n messages"
     record "${RUST[@]}" server "$n"
-    record "${RUST[@]}" snapshot "$n"
-    record "${PYTHON[@]}" snapshot "$n"
+    # Each client in a process of its own (a client's allocations must not warm the memory another
+    # one uses), twice in alternation so that a change of machine load weighs on all alike; the
+    # report pools the two runs' samples.
+    for _ in 1 2; do
+        for client in "${RUST_SNAPSHOT_CLIENTS[@]}"; do record "${RUST[@]}" snapshot "$n" "$client"; done
+        for client in python_raw python_sdk; do record "${PYTHON[@]}" snapshot "$n" "$client"; done
+    done
     if [ "$n" -eq 10000 ]; then
         say "peak RSS of each client on the $n snapshot"
         for client in rust_typed rust_json raw_floor; do

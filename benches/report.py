@@ -10,6 +10,7 @@ REPO_ROOT/docs/benchmarks-snapshot.png. Standard library only.
 """
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -32,12 +33,38 @@ CALL_CLIENTS = [
 ]
 
 
+def stats(values):
+    values = sorted(values)
+    n = len(values)
+    median = values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+    p99 = values[min(max(math.ceil(0.99 * n), 1), n) - 1]
+    return {"samples": n, "median": median, "p99": p99, "min": values[0], "max": values[-1],
+            "mean": sum(values) / n}
+
+
 def load(path):
+    """The result lines; lines of one case, client and size from several processes are merged into one,
+    their samples pooled."""
     rows = []
+    merged = {}
     for line in Path(path).read_text().splitlines():
         line = line.strip()
-        if line:
-            rows.append(json.loads(line))
+        if not line:
+            continue
+        row = json.loads(line)
+        if "values" not in row:
+            rows.append(row)
+            continue
+        key = (row.get("case"), row.get("client"), row.get("messages"), row.get("calls"))
+        if key in merged:
+            merged[key]["values"].extend(row["values"])
+            merged[key]["runs"] += 1
+        else:
+            row["runs"] = 1
+            merged[key] = row
+            rows.append(row)
+    for row in merged.values():
+        row.update(stats(row["values"]))
     return rows
 
 

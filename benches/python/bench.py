@@ -7,7 +7,7 @@ Clients:
 
 Each result is one line, `BENCH {json}`, in the format of benches/compare.rs, for benches/report.py.
 
-  python bench.py --url URL [--quick] snapshot N
+  python bench.py --url URL [--quick] snapshot N [CLIENT...]
   python bench.py --url URL [--quick] calls COUNT
   python bench.py --url URL throughput THREADS CYCLES
   python bench.py --url URL rss CLIENT
@@ -40,6 +40,7 @@ def stats(values):
     p99 = values[min(max(math.ceil(0.99 * n), 1), n) - 1]
     return {
         "samples": n,
+        "values": [round(value, 3) for value in values],
         "median": round(median, 3),
         "p99": round(p99, 3),
         "min": round(values[0], 3),
@@ -131,8 +132,8 @@ def budget(quick):
     return (2, 20, 0.5) if quick else (3, 100, 4.0)
 
 
-def snapshot(url, quick, expected):
-    clients = [Raw(url), Sdk(url)]
+def snapshot(url, quick, expected, only):
+    clients = [client for client in (Raw(url), Sdk(url)) if not only or client.name in only]
     fewest, most, seconds = budget(quick)
     for client in clients:  # warm-up: connections, imports, the server's cached body
         _, count = client.snapshot()
@@ -247,7 +248,7 @@ def main(argv):
         raise SystemExit(__doc__)
     command, args = argv[0], argv[1:]
     if command == "snapshot":
-        snapshot(url, quick, int(args[0]))
+        snapshot(url, quick, int(args[0]), args[1:])
     elif command == "calls":
         calls(url, int(args[0]))
     elif command == "throughput":
