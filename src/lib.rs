@@ -20,13 +20,15 @@
 //!
 //! Data flows one way: [`config`] → [`Client`] → an endpoint of [`messages`] → the wire (ureq, then
 //! `wire`'s checks) → a model of [`models`] or JSON text. The `server` feature adds the `server` module, a local
-//! stand-in PiecesOS that speaks the same wire format, for tests and examples.
+//! stand-in PiecesOS that speaks the same wire format, for tests and examples. [`ffi`] is the C API
+//! (`include/pieces_os_client.h`), built on the JSON-text endpoints and the subscriptions of [`stream`].
 
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod ffi;
 pub mod messages;
 pub mod models;
 #[cfg(feature = "server")]

@@ -698,6 +698,10 @@ fn run(client: Client, shared: Arc<Shared>, mut sink: Sink) {
                 lost
             }
             Err(error) => {
+                // A stop that interrupted this attempt is a stop, not an attempt that failed.
+                if shared.is_stopped() {
+                    break SubscriptionEvent::Closed;
+                }
                 if backoff.exhausted() {
                     break SubscriptionEvent::Failed { error };
                 }

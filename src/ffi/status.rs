@@ -1,0 +1,310 @@
+//! [`pieces_status`], the mapping from [`crate::Error`], and the thread-local last error.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::ptr;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::Error;
+
+/// The outcome of a call. Values are explicit and never renumbered; later releases only add values, so
+/// treat an unknown value as a failure and read pieces_last_error_json().
+///
+/// In C this is a `uint32_t` with the `PIECES_STATUS_*` constants below.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum pieces_status {
+    /// Success; out-parameters have been written.
+    Ok = 0,
+    /// A pointer parameter that must not be NULL was NULL; the last error names it.
+    NullParameter = 1,
+    /// A string parameter is not valid UTF-8; the last error names it and the byte offset.
+    InvalidUtf8 = 2,
+    /// A JSON parameter (config, seed, search input) is not valid JSON or not its model; nothing was
+    /// sent. The last error has the message, `line` and `column`.
+    InvalidJson = 3,
+    /// A parameter was refused before anything was sent (a bad base URL, an empty message id, a
+    /// `pieces_transferables` out of range, a call that does not fit the subscription's mode, …).
+    InvalidArgument = 4,
+    /// PiecesOS could not be reached, or the connection broke during the request.
+    Connection = 5,
+    /// PiecesOS did not answer in time.
+    Timeout = 6,
+    /// PiecesOS answered with an HTTP error status; the last error has `status` and `body`.
+    HttpStatus = 7,
+    /// PiecesOS answered with a body that is not the endpoint's model.
+    Decode = 8,
+    /// The WebSocket stream failed.
+    Websocket = 9,
+    /// pieces_subscription_next(): no event arrived within the timeout. Not a failure of the
+    /// subscription; call again.
+    NoEvent = 10,
+    /// pieces_subscription_next(): the terminal event has already been taken; no event will follow.
+    Closed = 11,
+    /// The call is not allowed from inside the subscription's own callback.
+    InCallback = 12,
+    /// A panic (a bug in this library) was caught at the C boundary. The process is still sound, but
+    /// the handle's state may be partial: free it.
+    Panic = 13,
+    /// A response body was larger than the configured `max_body_bytes`.
+    BodyTooLarge = 14,
+}
+
+/// Why a call did not succeed: the status it returns and the last-error JSON it records.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    status: pieces_status,
+    detail: Map<String, Value>,
+}
+
+impl Failure {
+    fn new(status: pieces_status, kind: &str, message: String) -> Self {
+        let mut detail = Map::new();
+        detail.insert("kind".into(), kind.into());
+        detail.insert("message".into(), message.into());
+        Failure { status, detail }
+    }
+
+    fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.detail.insert(key.into(), value.into());
+        self
+    }
+
+    /// A NULL where a pointer is needed.
+    pub(crate) fn null(parameter: &'static str) -> Self {
+        Failure::new(
+            pieces_status::NullParameter,
+            "null_parameter",
+            format!("{parameter} is NULL"),
+        )
+        .with("argument", parameter)
+    }
+
+    /// A string parameter that is not UTF-8; `valid_up_to` is the offset of the first bad byte.
+    pub(crate) fn utf8(parameter: &'static str, valid_up_to: usize) -> Self {
+        Failure::new(
+            pieces_status::InvalidUtf8,
+            "invalid_utf8",
+            format!("{parameter} is not valid UTF-8 (the first invalid byte is at offset {valid_up_to})"),
+        )
+        .with("argument", parameter)
+        .with("offset", valid_up_to)
+    }
+
+    /// A parameter refused before anything was sent.
+    pub(crate) fn argument(parameter: &'static str, reason: impl Into<String>) -> Self {
+        Error::invalid_input(parameter, reason).into()
+    }
+
+    /// Nothing arrived in time (pull mode).
+    pub(crate) fn no_event(timeout_ms: i32) -> Self {
+        Failure::new(
+            pieces_status::NoEvent,
+            "no_event",
+            format!("no event arrived within {timeout_ms} ms"),
+        )
+    }
+
+    /// The terminal event has already been taken (pull mode).
+    pub(crate) fn closed() -> Self {
+        Failure::new(
+            pieces_status::Closed,
+            "closed",
+            "the subscription has ended: its terminal event was already taken".to_owned(),
+        )
+    }
+
+    /// A call that would wait for the very thread it is made on.
+    pub(crate) fn in_callback(function: &'static str) -> Self {
+        Failure::new(
+            pieces_status::InCallback,
+            "in_callback",
+            format!("{function} cannot be called from inside the subscription's own callback"),
+        )
+    }
+
+    /// A panic caught at the boundary.
+    pub(crate) fn panic(message: &str) -> Self {
+        Failure::new(
+            pieces_status::Panic,
+            "panic",
+            format!("a panic was caught at the C boundary (a bug in pieces-os-client): {message}"),
+        )
+    }
+
+    /// The status of this failure.
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> pieces_status {
+        self.status
+    }
+
+    /// Records this failure as the calling thread's last error and returns its status.
+    pub(crate) fn record(self) -> pieces_status {
+        let status = self.status;
+        set_last_error(&Value::Object(self.detail));
+        status
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let status = match &error {
+            Error::InvalidInput { .. } => pieces_status::InvalidArgument,
+            Error::InvalidJson { .. } => pieces_status::InvalidJson,
+            Error::Connection { .. } => pieces_status::Connection,
+            Error::Timeout { .. } => pieces_status::Timeout,
+            Error::HttpStatus { .. } => pieces_status::HttpStatus,
+            Error::Decode { .. } => pieces_status::Decode,
+            Error::BodyTooLarge { .. } => pieces_status::BodyTooLarge,
+            Error::WebSocket { .. } => pieces_status::Websocket,
+            Error::HandlerPanicked { .. } => pieces_status::Panic,
+        };
+        let Value::Object(detail) = error_json(&error) else {
+            unreachable!("error_json always builds an object")
+        };
+        Failure { status, detail }
+    }
+}
+
+/// The JSON form of an error, as the last error and the `error` member of subscription events carry it:
+/// `kind`, `message`, and when known `status` (HTTP), `body` (the server's text), `argument`, `endpoint`,
+/// `url`, `line` and `column` (1-based position of a JSON problem).
+pub(crate) fn error_json(error: &Error) -> Value {
+    let mut object = json!({ "kind": error.kind(), "message": error.to_string() });
+    let map = object.as_object_mut().expect("json! built an object");
+    if let Some(status) = error.http_status() {
+        map.insert("status".into(), status.into());
+    }
+    if let Some(body) = error.body() {
+        map.insert("body".into(), body.into());
+    }
+    match error {
+        Error::InvalidInput { argument, .. } => {
+            map.insert("argument".into(), (*argument).into());
+        }
+        Error::InvalidJson {
+            argument,
+            line,
+            column,
+            ..
+        } => {
+            map.insert("argument".into(), (*argument).into());
+            if *line > 0 {
+                map.insert("line".into(), (*line).into());
+                map.insert("column".into(), (*column).into());
+            }
+        }
+        Error::Decode {
+            endpoint,
+            line,
+            column,
+            ..
+        } => {
+            map.insert("endpoint".into(), (*endpoint).into());
+            if *line > 0 {
+                map.insert("line".into(), (*line).into());
+                map.insert("column".into(), (*column).into());
+            }
+        }
+        Error::HttpStatus { endpoint, .. } | Error::BodyTooLarge { endpoint, .. } => {
+            map.insert("endpoint".into(), (*endpoint).into());
+        }
+        Error::Connection { url, .. } | Error::Timeout { url, .. } | Error::WebSocket { url, .. } => {
+            map.insert("url".into(), url.as_str().into());
+        }
+        Error::HandlerPanicked { .. } => {}
+    }
+    object
+}
+
+thread_local! {
+    /// The last error of this thread, NUL-terminated, as pieces_last_error_json() hands it out.
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+fn set_last_error(detail: &Value) {
+    // JSON text never holds a NUL byte (serde_json escapes U+0000), so this cannot fail.
+    let Ok(text) = CString::new(detail.to_string()) else {
+        return;
+    };
+    // During thread teardown the slot may already be gone; there is no one left to read it then.
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(text));
+}
+
+/// The last error of the calling thread, as JSON text, or NULL when no call on this thread has failed
+/// yet.
+///
+/// The object has `kind` (a short stable name: `null_parameter`, `invalid_utf8`, `invalid_json`,
+/// `invalid_input`, `connection`, `timeout`, `http_status`, `decode`, `websocket`, `body_too_large`,
+/// `no_event`, `closed`, `in_callback`, `panic`, …) and `message` (for people), and when they apply:
+/// `status` (the HTTP status) and `body` (PiecesOS's text body), `argument` (the parameter at fault),
+/// `line` and `column` (1-based position of a JSON problem), `offset` (of an invalid UTF-8 byte),
+/// `endpoint`, `url`.
+///
+/// # Ownership
+/// The string belongs to the library: do not free it. It stays valid until the next call of a
+/// `pieces_*` function on the same thread, or the end of the thread; copy it to keep it.
+///
+/// # Threads
+/// Each thread has its own last error. Every call that returns a status other than
+/// PIECES_STATUS_OK sets it (PIECES_STATUS_NO_EVENT and PIECES_STATUS_CLOSED included); a successful
+/// call leaves it unchanged, so read it right after a failing status.
+#[no_mangle]
+pub extern "C" fn pieces_last_error_json() -> *const c_char {
+    ffi_boundary! {
+        LAST_ERROR
+            .try_with(|slot| slot.borrow().as_ref().map_or(ptr::null(), |text| text.as_ptr()))
+            .unwrap_or(ptr::null())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_keep_their_numbers() {
+        let expected = [
+            (pieces_status::Ok, 0),
+            (pieces_status::NullParameter, 1),
+            (pieces_status::InvalidUtf8, 2),
+            (pieces_status::InvalidJson, 3),
+            (pieces_status::InvalidArgument, 4),
+            (pieces_status::Connection, 5),
+            (pieces_status::Timeout, 6),
+            (pieces_status::HttpStatus, 7),
+            (pieces_status::Decode, 8),
+            (pieces_status::Websocket, 9),
+            (pieces_status::NoEvent, 10),
+            (pieces_status::Closed, 11),
+            (pieces_status::InCallback, 12),
+            (pieces_status::Panic, 13),
+            (pieces_status::BodyTooLarge, 14),
+        ];
+        for (status, value) in expected {
+            assert_eq!(status as u32, value, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn errors_map_to_statuses_and_json() {
+        let failure = Failure::from(Error::HttpStatus {
+            endpoint: "messages_delete_specific_message",
+            status: 500,
+            body: "no such message".into(),
+        });
+        assert_eq!(failure.status(), pieces_status::HttpStatus);
+        assert_eq!(failure.detail["kind"], "http_status");
+        assert_eq!(failure.detail["status"], 500);
+        assert_eq!(failure.detail["body"], "no such message");
+
+        let err = serde_json::from_str::<Value>("{\n  x").unwrap_err();
+        let failure = Failure::from(Error::invalid_json("seed", &err));
+        assert_eq!(failure.status(), pieces_status::InvalidJson);
+        assert_eq!(failure.detail["line"], 2);
+        assert_eq!(failure.detail["argument"], "seed");
+        assert!(failure.detail["column"].as_u64().unwrap() > 0);
+    }
+}

@@ -1,0 +1,578 @@
+//! [`pieces_subscription`]: the identifier stream as JSON events, pushed to a callback or pulled.
+//!
+//! Both modes wrap the crate's subscriptions ([`Subscription`], [`PullSubscription`]), so the
+//! guarantees of [`crate::stream`] hold: events in order, reconnection with backoff, exactly one
+//! terminal event, a prompt stop, every thread joined. This module adds the C side: events as JSON,
+//! the userdata and its finaliser, and what may be called from inside a callback.
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_void, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::boundary::{handle, owned_c_string, Out};
+use super::client::pieces_client;
+use super::status::{error_json, pieces_status, Failure};
+use crate::stream::{PullSubscription, Stopper, Subscription, SubscriptionEvent, ENDPOINT};
+
+/// Receives the events of a callback-mode subscription.
+///
+/// `event_json` is one event as NUL-terminated JSON text of `len` bytes (the NUL not counted). It
+/// belongs to the library and is valid only during the call: copy what you need. `userdata` is the
+/// pointer given to pieces_messages_subscribe().
+///
+/// The callback runs on the subscription's own thread, one event at a time, never while the library
+/// holds a lock. It may call any function of this API, including pieces_subscription_stop() and
+/// pieces_subscription_free() on its own subscription (see there), and blocking ones such as
+/// pieces_messages_snapshot() (the subscription reads no further while it waits). It must not unwind
+/// (no C++ exception, no `longjmp` out of it).
+#[allow(non_camel_case_types)]
+pub type pieces_event_cb =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, event_json: *const c_char, len: usize)>;
+
+/// The finaliser of a subscription's userdata; see pieces_messages_subscribe().
+type UserdataFree = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// A running subscription to the stream of message-identifier changes. Opaque; made by
+/// pieces_messages_subscribe(), released by pieces_subscription_free().
+///
+/// pieces_subscription_stop() may be called from any thread at any time before the free;
+/// pieces_subscription_next() (pull mode) from any thread, also while another thread stops it.
+#[allow(non_camel_case_types)]
+pub struct pieces_subscription {
+    stopper: Stopper,
+    mode: Mode,
+}
+
+enum Mode {
+    /// Events go to a C callback on the subscription thread.
+    Callback {
+        /// Taken out by the free, which then drops (stops and joins) it outside the lock.
+        subscription: Mutex<Option<Subscription>>,
+        shared: Arc<CallbackShared>,
+    },
+    /// Events wait in a queue for pieces_subscription_next().
+    Pull {
+        subscription: PullSubscription,
+        /// Released by the call that takes the terminal event, or by the free.
+        userdata: Mutex<Option<Userdata>>,
+    },
+}
+
+/// What a callback-mode handle shares with its sink on the subscription thread.
+struct CallbackShared {
+    /// Closed until pieces_messages_subscribe() has written `*out`: the first callback waits for it, so
+    /// a callback may use the handle through the variable `out` pointed to.
+    opened: Mutex<bool>,
+    open: Condvar,
+    /// A handle freed from inside its own callback, released by the subscription thread after the
+    /// terminal event (a thread cannot join itself).
+    orphan: Mutex<Option<Box<pieces_subscription>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every value under these locks stays consistent across a panic (plain options and flags).
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl CallbackShared {
+    fn open(&self) {
+        *lock(&self.opened) = true;
+        self.open.notify_all();
+    }
+
+    fn wait_open(&self) {
+        let mut opened = lock(&self.opened);
+        while !*opened {
+            // Bounded by pieces_messages_subscribe, which opens the gate before returning (even when it
+            // unwinds); the timeout only guards against a lost wake-up.
+            opened = self
+                .open
+                .wait_timeout(opened, Duration::from_millis(50))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl Drop for pieces_subscription {
+    fn drop(&mut self) {
+        // Before the fields, whose drop joins the thread: that thread may still wait at the gate if
+        // pieces_messages_subscribe unwound before opening it.
+        if let Mode::Callback { shared, .. } = &self.mode {
+            shared.open();
+        }
+    }
+}
+
+/// Opens the gate when dropped, so an unwinding subscribe cannot leave the thread waiting.
+struct OpenOnDrop<'a>(&'a CallbackShared);
+
+impl Drop for OpenOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+/// The caller's userdata and its finaliser, which runs exactly once: when released, or when dropped.
+struct Userdata {
+    pointer: *mut c_void,
+    free: UserdataFree,
+}
+
+// SAFETY: the pointer is only passed back to the caller's own functions (the callback and the
+// finaliser), on the threads the header documents; pieces_messages_subscribe() tells the caller that
+// userdata is used from the subscription thread in callback mode.
+unsafe impl Send for Userdata {}
+
+impl Userdata {
+    /// Runs the finaliser now (inside a panic boundary), on the calling thread.
+    fn release(mut self) {
+        self.run_free();
+    }
+
+    fn run_free(&mut self) {
+        if let Some(free) = self.free.take() {
+            let pointer = self.pointer;
+            // SAFETY: the caller's finaliser, given its own pointer, exactly once (`take`).
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { free(pointer) }));
+        }
+    }
+}
+
+impl Drop for Userdata {
+    fn drop(&mut self) {
+        self.run_free();
+    }
+}
+
+thread_local! {
+    /// The callback-mode subscription whose callback (or finaliser) is running on this thread, if any.
+    static IN_CALLBACK_OF: Cell<*const CallbackShared> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Marks this thread as running `shared`'s user code until dropped.
+struct InCallback {
+    previous: *const CallbackShared,
+}
+
+impl InCallback {
+    fn enter(shared: &Arc<CallbackShared>) -> Self {
+        let previous = IN_CALLBACK_OF.with(|current| current.replace(Arc::as_ptr(shared)));
+        InCallback { previous }
+    }
+}
+
+impl Drop for InCallback {
+    fn drop(&mut self) {
+        let previous = self.previous;
+        let _ = IN_CALLBACK_OF.try_with(|current| current.set(previous));
+    }
+}
+
+fn in_callback_of(shared: &Arc<CallbackShared>) -> bool {
+    IN_CALLBACK_OF
+        .try_with(|current| std::ptr::eq(current.get(), Arc::as_ptr(shared)))
+        .unwrap_or(false)
+}
+
+/// The JSON form of an event, `type` first:
+/// `{"type":"connected","url":…}`, `{"type":"identifiers","full":…,"data":<StreamedIdentifiers>}`,
+/// `{"type":"disconnected","error":{…},"retry_in_ms":…}`, `{"type":"closed"}`,
+/// `{"type":"error","error":{…}}`.
+fn event_json(event: &SubscriptionEvent) -> Result<String, Failure> {
+    let text = match event {
+        SubscriptionEvent::Connected { url } => {
+            format!(r#"{{"type":"connected","url":{}}}"#, Value::from(url.as_str()))
+        }
+        SubscriptionEvent::Identifiers { frame, full } => {
+            // The frame is written straight from its lossless model, keys in the model's order.
+            let data = serde_json::to_string(frame).map_err(|err| {
+                Failure::from(crate::Error::Decode {
+                    endpoint: ENDPOINT,
+                    message: format!("the frame cannot be written as JSON: {err}"),
+                    line: 0,
+                    column: 0,
+                })
+            })?;
+            format!(r#"{{"type":"identifiers","full":{full},"data":{data}}}"#)
+        }
+        SubscriptionEvent::Disconnected { error, retry_in } => format!(
+            r#"{{"type":"disconnected","error":{},"retry_in_ms":{}}}"#,
+            error_json(error),
+            retry_in.as_millis()
+        ),
+        SubscriptionEvent::Closed => r#"{"type":"closed"}"#.to_owned(),
+        SubscriptionEvent::Failed { error } => {
+            format!(r#"{{"type":"error","error":{}}}"#, error_json(error))
+        }
+    };
+    Ok(text)
+}
+
+/// What the subscription thread does with each event in callback mode.
+struct CallbackSink {
+    callback: unsafe extern "C" fn(*mut c_void, *const c_char, usize),
+    userdata: Option<Userdata>,
+    shared: Arc<CallbackShared>,
+    waited: bool,
+}
+
+impl CallbackSink {
+    fn deliver(&mut self, event: SubscriptionEvent) {
+        if !self.waited {
+            self.shared.wait_open();
+            self.waited = true;
+        }
+        let terminal = event.is_terminal();
+        // An event that cannot be written (it cannot happen: every event is plain JSON) is skipped rather
+        // than passed on half-made; the terminal work below runs regardless.
+        let text = event_json(&event).ok().and_then(|text| CString::new(text).ok());
+        if let Some(text) = text {
+            let pointer = self.userdata.as_ref().map_or(std::ptr::null_mut(), |u| u.pointer);
+            let callback = self.callback;
+            let _inside = InCallback::enter(&self.shared);
+            let len = text.as_bytes().len();
+            // SAFETY: the caller's callback with its own userdata, and a NUL-terminated string of `len`
+            // bytes that outlives the call. No lock is held here.
+            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+                callback(pointer, text.as_ptr(), len)
+            }));
+        }
+        if terminal {
+            if let Some(userdata) = self.userdata.take() {
+                let _inside = InCallback::enter(&self.shared);
+                userdata.release();
+            }
+            // A handle freed from inside its callback ends here, on the thread that could not join itself;
+            // the thread returns right after this event.
+            let orphan = lock(&self.shared.orphan).take();
+            drop(orphan);
+        }
+    }
+}
+
+/// Subscribes to the stream of message-identifier changes (`conversation_messages_stream_identifiers`).
+///
+/// The subscription runs on a thread of its own: it connects, reconnects after a lost connection with
+/// exponential backoff (the client's `stream` settings), and turns everything into events, JSON objects
+/// with a `type`, always in this order:
+/// - `{"type":"connected","url":"ws://…"}` when a connection is open;
+/// - `{"type":"identifiers","full":true|false,"data":{…}}` for each frame (`data` is the
+///   StreamedIdentifiers frame; the first after each `connected` has `full: true` and lists every
+///   current message, later ones carry changes, `"deleted": true` on removed messages);
+/// - `{"type":"disconnected","error":{"kind":…,"message":…},"retry_in_ms":N}` when a connection was
+///   lost or could not be made, with the delay before the next try;
+/// - exactly one terminal event, after which nothing follows: `{"type":"closed"}` after a stop, or
+///   `{"type":"error","error":{…}}` when it gave up (`stream.max_attempts` failed tries in a row).
+///
+/// **Callback mode** (`cb` not NULL): `cb(userdata, event_json, len)` is called on the subscription
+/// thread with each event. The first call waits until this function has written `*out`, so a callback
+/// may read the handle from the variable `out` pointed to. **Pull mode** (`cb` NULL): events wait in a
+/// bounded queue for pieces_subscription_next(), and no function of the caller is ever called on
+/// another thread: the mode for hosts such as LuaJIT or Python that must not be entered from a foreign
+/// thread.
+///
+/// # Ownership
+/// `userdata` belongs to the subscription from the moment this function is called: `userdata_free`
+/// (when not NULL) is called with it **exactly once**, after which the library never uses it again:
+/// - when this function fails, whatever the status, before it returns, on the calling thread;
+/// - in callback mode, on the subscription thread right after the callback has returned from the
+///   terminal event (so before pieces_subscription_free() returns, when called from another thread);
+/// - in pull mode, on the caller's thread: inside the pieces_subscription_next() call that takes the
+///   terminal event (before it returns), or else inside pieces_subscription_free().
+///
+/// On success `*out` receives the subscription, which the caller frees with pieces_subscription_free();
+/// it stays valid until then, whatever happened to the stream. The client may be freed before it.
+///
+/// # NULL
+/// `client` and `out` must not be NULL. `cb` NULL selects pull mode; `userdata` and `userdata_free`
+/// may be NULL.
+///
+/// # Threads
+/// Any thread. In callback mode `cb` and `userdata_free` run on the subscription thread.
+///
+/// # Errors
+/// PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INVALID_ARGUMENT when the subscription thread cannot be
+/// started. Connection failures are not errors of this call: they arrive as `disconnected` events.
+///
+/// # Safety
+/// `client` is NULL or a live client; `out` is NULL or valid for writing a pointer; `cb` and
+/// `userdata_free` are NULL or functions that may be called as documented here.
+#[no_mangle]
+pub unsafe extern "C" fn pieces_messages_subscribe(
+    client: *const pieces_client,
+    cb: pieces_event_cb,
+    userdata: *mut c_void,
+    userdata_free: Option<unsafe extern "C" fn(userdata: *mut c_void)>,
+    out: *mut *mut pieces_subscription,
+) -> pieces_status {
+    ffi_boundary! {
+        // Owned from here on: every early return below drops it, which runs userdata_free.
+        let userdata = Userdata { pointer: userdata, free: userdata_free };
+        // SAFETY: NULL or a live client, as the caller guarantees.
+        let client = unsafe { handle(client, "client") }?;
+        let out = Out::new(out, "out")?;
+        let handle = match cb {
+            Some(callback) => {
+                let shared = Arc::new(CallbackShared {
+                    opened: Mutex::new(false),
+                    open: Condvar::new(),
+                    orphan: Mutex::new(None),
+                });
+                let mut sink = CallbackSink {
+                    callback,
+                    userdata: Some(userdata),
+                    shared: Arc::clone(&shared),
+                    waited: false,
+                };
+                // If the thread cannot start, the sink (and with it the userdata) is dropped here.
+                let subscription = client.client.subscribe_identifiers(move |event| sink.deliver(event))?;
+                Box::new(pieces_subscription {
+                    stopper: subscription.stopper(),
+                    mode: Mode::Callback { subscription: Mutex::new(Some(subscription)), shared },
+                })
+            }
+            None => {
+                let subscription = client.client.subscribe_identifiers_pull()?;
+                Box::new(pieces_subscription {
+                    stopper: subscription.stopper(),
+                    mode: Mode::Pull { subscription, userdata: Mutex::new(Some(userdata)) },
+                })
+            }
+        };
+        let shared = match &handle.mode {
+            Mode::Callback { shared, .. } => Some(Arc::clone(shared)),
+            Mode::Pull { .. } => None,
+        };
+        // Opens the gate on every way out of here, after `*out` has been written on the normal one.
+        let _open = shared.as_deref().map(OpenOnDrop);
+        // SAFETY: `out` is valid for writing a pointer, as the caller guarantees.
+        unsafe { out.write(Box::into_raw(handle)) };
+        Ok(())
+    }
+}
+
+/// Takes the next event of a pull-mode subscription (one made with a NULL callback).
+///
+/// `timeout_ms` < 0 waits until an event arrives, 0 only looks, > 0 waits at most that many
+/// milliseconds. Events are those of pieces_messages_subscribe(); the queue holds up to
+/// `stream.queue_capacity` of them, and while it is full the subscription stops reading (nothing is
+/// dropped).
+///
+/// # Ownership
+/// On PIECES_STATUS_OK `*out_json` receives a new string with one event; free it with
+/// pieces_string_free(). The call that hands out the terminal event also runs `userdata_free`.
+///
+/// # NULL
+/// `s` and `out_json` must not be NULL.
+///
+/// # Threads
+/// Any thread, several at once (each event goes to one of them); another thread may stop the
+/// subscription meanwhile, which ends a wait promptly with the terminal `closed` event.
+///
+/// # Errors
+/// PIECES_STATUS_NO_EVENT: nothing arrived in time (call again). PIECES_STATUS_CLOSED: the terminal
+/// event was already taken; nothing will follow. PIECES_STATUS_INVALID_ARGUMENT: `s` is in callback
+/// mode (PIECES_STATUS_IN_CALLBACK when called from its own callback). PIECES_STATUS_NULL_PARAMETER.
+///
+/// # Safety
+/// `s` is NULL or a live subscription; `out_json` is NULL or valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn pieces_subscription_next(
+    s: *mut pieces_subscription,
+    timeout_ms: i32,
+    out_json: *mut *mut c_char,
+) -> pieces_status {
+    ffi_boundary! {
+        // SAFETY: NULL or a live subscription, as the caller guarantees.
+        let handle = unsafe { handle(s.cast_const(), "s") }?;
+        let out = Out::new(out_json, "out_json")?;
+        let (subscription, userdata) = match &handle.mode {
+            Mode::Pull { subscription, userdata } => (subscription, userdata),
+            Mode::Callback { shared, .. } if in_callback_of(shared) => {
+                return Err(Failure::in_callback("pieces_subscription_next"));
+            }
+            Mode::Callback { .. } => {
+                return Err(Failure::argument(
+                    "s",
+                    "is a callback-mode subscription: its events go to the callback, not to \
+                     pieces_subscription_next",
+                ));
+            }
+        };
+        let event = match timeout_ms {
+            ms if ms < 0 => subscription.next().ok_or(RecvTimeoutError::Disconnected),
+            0 => subscription.try_next().map_err(|err| match err {
+                TryRecvError::Empty => RecvTimeoutError::Timeout,
+                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            }),
+            ms => subscription.next_timeout(Duration::from_millis(ms.unsigned_abs().into())),
+        };
+        let event = match event {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => return Err(Failure::no_event(timeout_ms)),
+            Err(RecvTimeoutError::Disconnected) => return Err(Failure::closed()),
+        };
+        let text = event_json(&event).and_then(|text| owned_c_string(text, ENDPOINT));
+        if event.is_terminal() {
+            // Taken out under the lock, run after it: user code never runs while a lock is held.
+            let finished = lock(userdata).take();
+            if let Some(userdata) = finished {
+                userdata.release();
+            }
+        }
+        // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
+        unsafe { out.write(text?) };
+        Ok(())
+    }
+}
+
+/// Asks a subscription to stop, and returns at once.
+///
+/// The subscription shuts its connection down, wakes from any backoff wait, and delivers the terminal
+/// `{"type":"closed"}` event (to the callback, or to pieces_subscription_next()); events not yet taken
+/// in pull mode stay queued before it. Stopping again, or after the terminal event, does nothing.
+///
+/// # NULL
+/// `s` must not be NULL.
+///
+/// # Threads
+/// Any thread, including from inside the subscription's own callback. Never waits for the subscription
+/// thread.
+///
+/// # Errors
+/// PIECES_STATUS_NULL_PARAMETER.
+///
+/// # Safety
+/// `s` is NULL or a live subscription.
+#[no_mangle]
+pub unsafe extern "C" fn pieces_subscription_stop(s: *mut pieces_subscription) -> pieces_status {
+    ffi_boundary! {
+        // SAFETY: NULL or a live subscription, as the caller guarantees.
+        let handle = unsafe { handle(s.cast_const(), "s") }?;
+        handle.stopper.stop();
+        Ok(())
+    }
+}
+
+/// Stops a subscription, waits for its thread to end, and frees it.
+///
+/// From any thread but the subscription's own, it returns once the thread has ended: the terminal
+/// event has been delivered, `userdata_free` has run (callback mode; in pull mode it runs here if the
+/// terminal event was never taken), and no callback runs any more. Called **from inside the
+/// subscription's own callback** (or its `userdata_free`), it cannot wait for the thread it runs on:
+/// it stops the subscription and returns at once; the callback then still receives the terminal
+/// `{"type":"closed"}` event, `userdata_free` runs, and the subscription thread releases the handle and
+/// ends right there. Either way the handle is invalid once this function has been called.
+///
+/// # Ownership
+/// Takes the subscription back. No other call on it may run at the same time or follow, except
+/// pieces_subscription_stop() from inside its own callback while another thread frees it.
+///
+/// # NULL
+/// NULL is accepted and does nothing.
+///
+/// # Threads
+/// Any thread, its own callback included (see above). It waits for the subscription's callback to
+/// return, so a callback must not wait for the thread that frees its subscription.
+///
+/// # Safety
+/// `s` is NULL or a subscription from pieces_messages_subscribe() that has not been freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn pieces_subscription_free(s: *mut pieces_subscription) {
+    ffi_boundary! {
+        if s.is_null() {
+            return;
+        }
+        // SAFETY: a live subscription from pieces_messages_subscribe; only shared references to it
+        // exist until it is turned back into its Box below, after the last use of `handle`.
+        let handle = unsafe { &*s };
+        handle.stopper.stop();
+        // SAFETY (for each `Box::from_raw` below): `s` came from `Box::into_raw` in
+        // pieces_messages_subscribe and is given back once; `handle` is not used after it.
+        match &handle.mode {
+            Mode::Callback { shared, .. } if in_callback_of(shared) => {
+                // The sink on this very thread drops the handle after the terminal event.
+                let shared = Arc::clone(shared);
+                // SAFETY: see above.
+                let boxed = unsafe { Box::from_raw(s) };
+                *lock(&shared.orphan) = Some(boxed);
+            }
+            Mode::Callback { subscription, .. } => {
+                // Stop and join while the handle is still whole: the callback may call
+                // pieces_subscription_stop on it meanwhile, which needs only the stopper.
+                let running = lock(subscription).take();
+                drop(running);
+                // SAFETY: see above.
+                drop(unsafe { Box::from_raw(s) });
+            }
+            Mode::Pull { .. } => {
+                // Dropping a PullSubscription stops and joins its thread; then the userdata, if the
+                // terminal event was never taken, is released here on the caller's thread.
+                // SAFETY: see above.
+                drop(unsafe { Box::from_raw(s) });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{StreamedIdentifier, StreamedIdentifiers};
+
+    fn parsed(event: &SubscriptionEvent) -> (String, Value) {
+        let text = event_json(event).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        (text, value)
+    }
+
+    #[test]
+    fn events_are_json_objects_with_their_type_first() {
+        let (text, value) = parsed(&SubscriptionEvent::Connected {
+            url: "ws://127.0.0.1:1/\"quoted\"".into(),
+        });
+        assert!(text.starts_with(r#"{"type":"connected","#), "{text}");
+        assert_eq!(value["url"], "ws://127.0.0.1:1/\"quoted\"");
+
+        let frame = StreamedIdentifiers::new(vec![
+            StreamedIdentifier::message("m1"),
+            StreamedIdentifier::deleted_message("m2"),
+        ]);
+        let (text, value) = parsed(&SubscriptionEvent::Identifiers { frame, full: true });
+        assert!(
+            text.starts_with(r#"{"type":"identifiers","full":true,"data":{"#),
+            "{text}"
+        );
+        assert_eq!(value["data"]["iterable"][0]["conversationMessage"]["id"], "m1");
+        assert_eq!(value["data"]["iterable"][1]["deleted"], true);
+
+        let error = crate::Error::Connection {
+            url: "http://127.0.0.1:1".into(),
+            reason: "connection refused".into(),
+        };
+        let (text, value) = parsed(&SubscriptionEvent::Disconnected {
+            error,
+            retry_in: Duration::from_millis(250),
+        });
+        assert!(text.starts_with(r#"{"type":"disconnected","#), "{text}");
+        assert_eq!(value["error"]["kind"], "connection");
+        assert_eq!(value["error"]["url"], "http://127.0.0.1:1");
+        assert_eq!(value["retry_in_ms"], 250);
+
+        assert_eq!(
+            event_json(&SubscriptionEvent::Closed).unwrap(),
+            r#"{"type":"closed"}"#
+        );
+        let (text, value) = parsed(&SubscriptionEvent::Failed {
+            error: crate::Error::HandlerPanicked { message: "x".into() },
+        });
+        assert!(text.starts_with(r#"{"type":"error","#), "{text}");
+        assert_eq!(value["error"]["kind"], "handler_panicked");
+    }
+}

@@ -1,0 +1,569 @@
+//! The C API from the outside: C programs built with `-std=c11 -Wall -Wextra -Werror -pedantic` and run
+//! plain, under AddressSanitizer + UndefinedBehaviorSanitizer, and under Valgrind; a C++17 program; the
+//! Python ctypes and LuaJIT FFI plugin examples; and the C example's Makefile. Each runs against a fresh
+//! stand-in server on loopback, whose URL it gets as an argument.
+//!
+//! The C programs ask for server-side WebSocket drops by printing `DROP cut` or `DROP close` on their
+//! standard output; the runner here does it with [`Server::drop_websockets`].
+//!
+//! A tool that is missing (gcc, g++, valgrind, python3, luajit, make, or the sanitizer runtimes) makes
+//! its test print a loud `SKIPPED (… not found)` line and pass, unless `PIECES_REQUIRE_ALL_TOOLS=1`,
+//! which CI sets: then it fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pieces_os_client::server::{DropMode, FaultConfig, Server, ServerConfig};
+
+/// Longest a program may run; Valgrind slows the C programs down the most.
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(300);
+
+const C_FLAGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
+const CPP_FLAGS: &[&str] = &["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"];
+const SANITIZER_FLAGS: &[&str] = &[
+    "-fsanitize=address,undefined",
+    "-fno-omit-frame-pointer",
+    "-fno-sanitize-recover=all",
+];
+
+/// ASan: leaks are errors (LeakSanitizer runs at exit), so are stack use after return and bad init
+/// order; the first report ends the run. The slow unwinder follows stacks through the Rust library
+/// (built without frame pointers), so a report names the C API function. No suppressions file: no
+/// report so far has been one that is not ours.
+const ASAN_OPTIONS: &str = "detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:\
+                            check_initialization_order=1:strict_init_order=1:fast_unwind_on_malloc=0:exitcode=86";
+const LSAN_OPTIONS: &str = "report_objects=1:exitcode=86";
+const UBSAN_OPTIONS: &str = "halt_on_error=1:print_stacktrace=1:exitcode=86";
+
+const VALGRIND: &[&str] = &[
+    "--leak-check=full",
+    "--errors-for-leak-kinds=definite,indirect",
+    "--show-leak-kinds=definite,indirect",
+    "--error-exitcode=1",
+    "--num-callers=40",
+];
+
+fn crate_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where this test build put `libpieces_os_client.so`: the profile directory above `deps/`.
+fn library_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in <target>/<profile>/deps")
+        .to_path_buf();
+    let library = dir.join(library_file_name());
+    assert!(
+        library.exists(),
+        "{} is missing: the crate's cdylib should be built with the tests",
+        library.display()
+    );
+    dir
+}
+
+fn library_file_name() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "libpieces_os_client.dylib"
+    } else {
+        "libpieces_os_client.so"
+    }
+}
+
+/// A directory for one test's programs, private to this process (two test runs sharing a target
+/// directory must not overwrite each other's executables), removed when the test passes and kept for a
+/// look when it fails.
+struct BuildDir(PathBuf);
+
+impl BuildDir {
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for BuildDir {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn build_dir(name: &str) -> BuildDir {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("c_api")
+        .join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    BuildDir(dir)
+}
+
+/// Whether a tool runs; if not, either skip loudly (returns false) or, under
+/// `PIECES_REQUIRE_ALL_TOOLS=1`, fail.
+fn have(tool: &str, probe: &mut Command) -> bool {
+    let works = probe
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if works {
+        return true;
+    }
+    let required = std::env::var("PIECES_REQUIRE_ALL_TOOLS").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{tool} not found, and PIECES_REQUIRE_ALL_TOOLS=1 requires it"
+    );
+    // Straight to the process's stderr, past the test harness's capture, so that it is seen.
+    let line =
+        format!("\n!!!!! SKIPPED ({tool} not found): set PIECES_REQUIRE_ALL_TOOLS=1 to make this fail\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    false
+}
+
+fn have_gcc() -> bool {
+    have("gcc", Command::new("gcc").arg("--version"))
+}
+
+/// The sanitizer runtimes (libasan, libubsan) link: compile and run a trivial program with them.
+fn have_sanitizers() -> bool {
+    if !have_gcc() {
+        return false;
+    }
+    let dir = build_dir("probe");
+    let source = dir.join("probe.c");
+    std::fs::write(&source, "int main(void) { return 0; }\n").unwrap();
+    let exe = dir.join("probe");
+    let _ = std::fs::remove_file(&exe);
+    let _ = Command::new("gcc")
+        .args(SANITIZER_FLAGS)
+        .arg(&source)
+        .arg("-o")
+        .arg(&exe)
+        .stderr(Stdio::null())
+        .status();
+    // A probe that did not link does not exist, so running it fails too.
+    have(
+        "the gcc sanitizer runtimes (libasan, libubsan)",
+        &mut Command::new(&exe),
+    )
+}
+
+/// Compiles and links one program against include/ and the test build's cdylib.
+fn compile(compiler: &str, flags: &[&str], extra: &[&str], source: &Path, exe: &Path) {
+    let lib = library_dir();
+    let output = Command::new(compiler)
+        .args(flags)
+        .args(extra)
+        .arg("-I")
+        .arg(crate_dir().join("include"))
+        .arg("-I")
+        .arg(crate_dir().join("tests/c"))
+        .arg(source)
+        .arg("-o")
+        .arg(exe)
+        .arg("-L")
+        .arg(&lib)
+        .arg("-lpieces_os_client")
+        .arg("-pthread")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {compiler}: {err}"));
+    assert!(
+        output.status.success(),
+        "{compiler} {} failed:\n{}{}",
+        source.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The servers a program talks to: a working one, one that fails every request with 500, and a
+/// loopback port that refuses connections.
+struct Servers {
+    live: Server,
+    failing: Server,
+    refused_url: String,
+}
+
+impl Servers {
+    fn start() -> Self {
+        let live = Server::start(ServerConfig::default().with_seed_messages(5)).unwrap();
+        let failing = Server::start(ServerConfig::default().with_faults(FaultConfig {
+            fail_every: 1,
+            ..FaultConfig::default()
+        }))
+        .unwrap();
+        // A port that was free a moment ago: bound, then released.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Servers {
+            live,
+            failing,
+            refused_url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The arguments every program takes: `URL REFUSED_URL FAILING_URL`.
+    fn args(&self) -> [String; 3] {
+        [self.live.url(), self.refused_url.clone(), self.failing.url()]
+    }
+
+    fn stop(self) {
+        self.live.stop();
+        self.failing.stop();
+    }
+}
+
+/// What a program did.
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Finished {
+    fn shown(&self) -> String {
+        format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `command` to the end, answering its `DROP` requests; kills it and fails after
+/// [`PROGRAM_TIMEOUT`].
+fn spawn_and_wait(label: &str, mut command: Command, server: &Server) -> Finished {
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("{label}: cannot start: {err}"));
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let printed = Mutex::new(String::new());
+    let (status, errors) = thread::scope(|scope| {
+        scope.spawn(|| {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                match line.trim() {
+                    "DROP cut" => server.drop_websockets(DropMode::Cut),
+                    "DROP close" => server.drop_websockets(DropMode::Close),
+                    _ => {}
+                }
+                let mut printed = printed.lock().unwrap();
+                printed.push_str(&line);
+                printed.push('\n');
+            }
+        });
+        let errors = scope.spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > PROGRAM_TIMEOUT {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        (status, errors.join().unwrap())
+    });
+    let stdout = printed.into_inner().unwrap();
+    let Some(status) = status else {
+        panic!("{label}: still running after {PROGRAM_TIMEOUT:?}, killed\n--- stdout\n{stdout}--- stderr\n{errors}");
+    };
+    Finished {
+        status,
+        stdout,
+        stderr: errors,
+    }
+}
+
+/// Whether a program reports its checks with a "NAME: N passed, M failed" line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Report {
+    Checks,
+    Plain,
+}
+
+/// Runs `command` (see [`spawn_and_wait`]) and fails unless it exited 0 and, for [`Report::Checks`],
+/// reported checks that all passed.
+fn run(label: &str, command: Command, server: &Server, report: Report) -> Finished {
+    let started = Instant::now();
+    let finished = spawn_and_wait(label, command, server);
+    assert!(
+        finished.status.success(),
+        "{label}: {}\n{}",
+        finished.status,
+        finished.shown()
+    );
+    if report == Report::Checks {
+        let summary = finished
+            .stdout
+            .lines()
+            .find(|line| line.contains(" passed, "))
+            .unwrap_or_else(|| panic!("{label}: no summary line\n{}", finished.shown()));
+        assert!(
+            summary.ends_with(" 0 failed"),
+            "{label}: {summary}\n{}",
+            finished.shown()
+        );
+        println!("{label}: {summary} ({:.1} s)", started.elapsed().as_secs_f64());
+    }
+    finished
+}
+
+/// The C test programs: every `tests/c/*.c`.
+fn c_programs() -> Vec<PathBuf> {
+    let mut programs: Vec<PathBuf> = std::fs::read_dir(crate_dir().join("tests/c"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "c"))
+        .collect();
+    programs.sort();
+    assert!(programs.len() >= 3, "tests/c/*.c: {programs:?}");
+    programs
+}
+
+fn wrapped(wrapper: &[&str], exe: &Path) -> Command {
+    match wrapper.split_first() {
+        Some((tool, tool_args)) => {
+            let mut command = Command::new(tool);
+            command.args(tool_args).arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    }
+}
+
+/// Builds the control program that leaks one library string, runs it like the tests, and returns
+/// what it printed: the tool must have caught the leak.
+fn run_leak_control(flavor: &str, flags: &[&str], wrapper: &[&str], env: &[(&str, &str)]) -> Finished {
+    let dir = build_dir(&format!("{flavor}-control"));
+    let exe = dir.join("leaks_a_string");
+    compile(
+        "gcc",
+        C_FLAGS,
+        flags,
+        &crate_dir().join("tests/c/controls/leaks_a_string.c"),
+        &exe,
+    );
+    let servers = Servers::start();
+    let mut command = wrapped(wrapper, &exe);
+    command.arg(servers.live.url()).envs(env.iter().copied());
+    let finished = spawn_and_wait(&format!("leaks_a_string ({flavor})"), command, &servers.live);
+    servers.stop();
+    assert!(
+        finished.stdout.contains("leaked 1 string(s)"),
+        "the control did not leak:\n{}",
+        finished.shown()
+    );
+    assert!(
+        !finished.status.success(),
+        "{flavor} did not fail the control that leaks a string:\n{}",
+        finished.shown()
+    );
+    finished
+}
+
+/// Builds every C program with `flags` and runs each, wrapped by `wrapper` (e.g. valgrind), against
+/// fresh servers.
+fn run_c_programs(flavor: &str, flags: &[&str], wrapper: &[&str], env: &[(&str, &str)]) -> Vec<Finished> {
+    let dir = build_dir(flavor);
+    let mut finished = Vec::new();
+    for source in c_programs() {
+        let program = source.file_stem().unwrap().to_str().unwrap().to_owned();
+        let exe = dir.join(&program);
+        compile("gcc", C_FLAGS, flags, &source, &exe);
+        let servers = Servers::start();
+        let mut command = wrapped(wrapper, &exe);
+        command.args(servers.args()).envs(env.iter().copied());
+        finished.push(run(
+            &format!("{program} ({flavor})"),
+            command,
+            &servers.live,
+            Report::Checks,
+        ));
+        servers.stop();
+    }
+    finished
+}
+
+#[test]
+fn c_programs_pass() {
+    if !have_gcc() {
+        return;
+    }
+    run_c_programs("plain", &[], &[], &[]);
+}
+
+#[test]
+fn c_programs_pass_under_address_and_undefined_behaviour_sanitizers() {
+    if !have_sanitizers() {
+        return;
+    }
+    let env = [
+        ("ASAN_OPTIONS", ASAN_OPTIONS),
+        ("LSAN_OPTIONS", LSAN_OPTIONS),
+        ("UBSAN_OPTIONS", UBSAN_OPTIONS),
+    ];
+    for run in run_c_programs("sanitized", SANITIZER_FLAGS, &[], &env) {
+        assert!(
+            !run.stderr.contains("Sanitizer"),
+            "a sanitizer reported:\n{}",
+            run.stderr
+        );
+    }
+    let control = run_leak_control("sanitized", SANITIZER_FLAGS, &[], &env);
+    assert!(
+        control
+            .stderr
+            .contains("ERROR: LeakSanitizer: detected memory leaks")
+            && control.stderr.contains("pieces_messages_snapshot"),
+        "LeakSanitizer did not name the leaked string:\n{}",
+        control.shown()
+    );
+}
+
+#[test]
+fn c_programs_pass_under_valgrind_without_errors_or_leaks() {
+    if !have_gcc() || !have("valgrind", Command::new("valgrind").arg("--version")) {
+        return;
+    }
+    let valgrind: Vec<&str> = ["valgrind"].iter().chain(VALGRIND).copied().collect();
+    for run in run_c_programs("valgrind", &[], &valgrind, &[]) {
+        let summary = valgrind_line(&run, "ERROR SUMMARY:");
+        assert!(summary.starts_with("ERROR SUMMARY: 0 errors"), "{}", run.shown());
+        println!("valgrind: {summary}");
+        // With no leak at all Valgrind says "All heap blocks were freed"; otherwise both must be zero.
+        for kind in ["definitely lost:", "indirectly lost:"] {
+            if run.stderr.contains(kind) {
+                assert!(
+                    valgrind_line(&run, kind).ends_with(" 0 bytes in 0 blocks"),
+                    "{}",
+                    run.shown()
+                );
+            }
+        }
+    }
+    let control = run_leak_control("valgrind", &[], &valgrind, &[]);
+    let lost = valgrind_line(&control, "definitely lost:");
+    assert!(
+        !lost.ends_with(" 0 bytes in 0 blocks") && control.stderr.contains("pieces_messages_snapshot"),
+        "Valgrind did not see the leaked string:\n{}",
+        control.shown()
+    );
+}
+
+/// The text of Valgrind's line containing `key`, without the `==PID==` prefix.
+fn valgrind_line<'a>(run: &'a Finished, key: &str) -> &'a str {
+    let line = run
+        .stderr
+        .lines()
+        .find(|line| line.contains(key))
+        .unwrap_or_else(|| panic!("no Valgrind line with {key:?}:\n{}", run.shown()));
+    line[line.find(key).unwrap()..].trim_end()
+}
+
+#[test]
+fn cpp_program_includes_the_header_twice_and_frees_through_raii() {
+    if !have("g++", Command::new("g++").arg("--version")) {
+        return;
+    }
+    let dir = build_dir("cpp");
+    let exe = dir.join("raii");
+    compile(
+        "g++",
+        CPP_FLAGS,
+        &[],
+        &crate_dir().join("tests/cpp/raii.cpp"),
+        &exe,
+    );
+    let servers = Servers::start();
+    let mut command = Command::new(&exe);
+    command.args(servers.args());
+    run("raii.cpp", command, &servers.live, Report::Checks);
+    servers.stop();
+}
+
+#[test]
+fn python_plugin_example_uses_pull_mode() {
+    if !have("python3", Command::new("python3").arg("--version")) {
+        return;
+    }
+    let servers = Servers::start();
+    let mut command = Command::new("python3");
+    command
+        .arg(crate_dir().join("examples/python/pieces_plugin.py"))
+        .arg("--library")
+        .arg(library_dir().join(library_file_name()))
+        .arg("--url")
+        .arg(servers.live.url());
+    run("pieces_plugin.py", command, &servers.live, Report::Checks);
+    servers.stop();
+}
+
+#[test]
+fn luajit_plugin_example_uses_pull_mode() {
+    if !have("luajit", Command::new("luajit").arg("-v")) {
+        return;
+    }
+    let servers = Servers::start();
+    let mut command = Command::new("luajit");
+    command
+        .arg(crate_dir().join("examples/lua/pieces_plugin.lua"))
+        .arg(library_dir().join(library_file_name()))
+        .arg(servers.live.url());
+    run("pieces_plugin.lua", command, &servers.live, Report::Checks);
+    servers.stop();
+}
+
+#[test]
+fn c_example_builds_with_its_makefile() {
+    if !have_gcc() || !have("make", Command::new("make").arg("--version")) {
+        return;
+    }
+    let dir = build_dir("example");
+    let output = Command::new("make")
+        .arg("-C")
+        .arg(crate_dir().join("examples/c"))
+        .arg(format!("LIB_DIR={}", library_dir().display()))
+        .arg(format!("OUT_DIR={}", dir.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "make failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let servers = Servers::start();
+    let mut command = Command::new(dir.join("messages"));
+    command.arg(servers.live.url());
+    let finished = run("examples/c/messages", command, &servers.live, Report::Plain);
+    assert!(
+        finished.stdout.contains("messages in the snapshot"),
+        "{}",
+        finished.stdout
+    );
+    servers.stop();
+}
