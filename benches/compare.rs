@@ -23,6 +23,7 @@
 //! - `server N`: the stand-in's own time: a hand-written socket client and time to first byte.
 //! - `rss CLIENT`: one snapshot by one client, then its peak resident set size.
 
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
@@ -30,6 +31,7 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use pieces_os_client::ffi::{self, pieces_status, PIECES_TRANSFERABLES_DEFAULT};
 use pieces_os_client::models::{SearchInput, SeededConversationMessage};
 use pieces_os_client::server::{seed, Server, ServerConfig};
 use pieces_os_client::{Client, ClientConfig, SubscriptionEvent, Transferables};
@@ -279,10 +281,190 @@ impl RawFloor {
     }
 }
 
+/// A `pieces_client` of the C API, called through the exported functions exactly as a C program calls
+/// them (the same symbols the cdylib exports).
+struct CClient {
+    raw: *mut ffi::pieces_client,
+}
+
+// SAFETY: the C API documents a `pieces_client` as usable from any number of threads at once.
+unsafe impl Send for CClient {}
+// SAFETY: as above.
+unsafe impl Sync for CClient {}
+
+/// Panics with the last error's JSON unless `status` is `PIECES_STATUS_OK`.
+fn check(status: pieces_status, what: &str) {
+    if status != pieces_status::Ok {
+        // SAFETY: the last error is a NUL-terminated string valid until the next call on this thread.
+        let error = unsafe { CStr::from_ptr(ffi::pieces_last_error_json()) };
+        panic!("{what}: {status:?} {}", error.to_string_lossy());
+    }
+}
+
+impl CClient {
+    fn new(url: &str) -> Self {
+        let config = CString::new(json!({ "base_url": url }).to_string()).expect("no NUL");
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: a NUL-terminated config and a valid out-pointer.
+        check(
+            unsafe { ffi::pieces_client_new(config.as_ptr(), &mut raw) },
+            "pieces_client_new",
+        );
+        CClient { raw }
+    }
+
+    fn snapshot(&self) -> CText {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: a live client and a valid out-pointer.
+        let status =
+            unsafe { ffi::pieces_messages_snapshot(self.raw, PIECES_TRANSFERABLES_DEFAULT, &mut out) };
+        check(status, "pieces_messages_snapshot");
+        CText(out)
+    }
+
+    fn create(&self, seed_json: &CStr) -> CText {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: a live client, a NUL-terminated seed and a valid out-pointer.
+        let status = unsafe {
+            ffi::pieces_messages_create(
+                self.raw,
+                seed_json.as_ptr(),
+                PIECES_TRANSFERABLES_DEFAULT,
+                &mut out,
+            )
+        };
+        check(status, "pieces_messages_create");
+        CText(out)
+    }
+
+    fn search(&self, input_json: &CStr) -> CText {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: a live client, a NUL-terminated input and a valid out-pointer.
+        let status = unsafe {
+            ffi::pieces_messages_search(
+                self.raw,
+                input_json.as_ptr(),
+                PIECES_TRANSFERABLES_DEFAULT,
+                &mut out,
+            )
+        };
+        check(status, "pieces_messages_search");
+        CText(out)
+    }
+
+    fn delete(&self, id: &CStr) {
+        // SAFETY: a live client and a NUL-terminated id.
+        check(
+            unsafe { ffi::pieces_messages_delete(self.raw, id.as_ptr()) },
+            "pieces_messages_delete",
+        );
+    }
+
+    /// A subscription with [`on_c_event`] as its callback, which sends each event, stamped on arrival,
+    /// through `sender`; or, without a sender, one in pull mode.
+    fn subscribe(&self, sender: Option<mpsc::Sender<(Instant, String)>>) -> CSubscription {
+        let mut raw = std::ptr::null_mut();
+        let status = match sender {
+            Some(sender) => {
+                let userdata = Box::into_raw(Box::new(sender)).cast::<c_void>();
+                // SAFETY: a live client, a callback and finaliser that match the userdata's type, and a
+                // valid out-pointer.
+                unsafe {
+                    ffi::pieces_messages_subscribe(
+                        self.raw,
+                        Some(on_c_event),
+                        userdata,
+                        Some(free_c_sender),
+                        &mut raw,
+                    )
+                }
+            }
+            // SAFETY: a live client and a valid out-pointer; no userdata.
+            None => unsafe {
+                ffi::pieces_messages_subscribe(self.raw, None, std::ptr::null_mut(), None, &mut raw)
+            },
+        };
+        check(status, "pieces_messages_subscribe");
+        CSubscription(raw)
+    }
+}
+
+impl Drop for CClient {
+    fn drop(&mut self) {
+        // SAFETY: made by pieces_client_new and freed only here.
+        unsafe { ffi::pieces_client_free(self.raw) }
+    }
+}
+
+/// A string the C API handed out; freed with `pieces_string_free`.
+struct CText(*mut c_char);
+
+impl CText {
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: a NUL-terminated string owned by this value.
+        unsafe { CStr::from_ptr(self.0) }.to_bytes()
+    }
+}
+
+impl Drop for CText {
+    fn drop(&mut self) {
+        // SAFETY: handed out by the C API and freed only here.
+        unsafe { ffi::pieces_string_free(self.0) }
+    }
+}
+
+/// A `pieces_subscription`; dropping it is `pieces_subscription_free` (stop and join).
+struct CSubscription(*mut ffi::pieces_subscription);
+
+impl CSubscription {
+    /// `pieces_subscription_next`: the next event of a pull subscription, waiting up to 5 s.
+    fn next(&self) -> CText {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: a live pull subscription and a valid out-pointer.
+        check(
+            unsafe { ffi::pieces_subscription_next(self.0, 5_000, &mut out) },
+            "pieces_subscription_next",
+        );
+        CText(out)
+    }
+}
+
+impl Drop for CSubscription {
+    fn drop(&mut self) {
+        // SAFETY: made by pieces_messages_subscribe and freed only here.
+        unsafe { ffi::pieces_subscription_free(self.0) }
+    }
+}
+
+/// The C callback: stamps the event's arrival and sends it, as text, to the benchmark's thread.
+unsafe extern "C" fn on_c_event(userdata: *mut c_void, event_json: *const c_char, len: usize) {
+    let arrived = Instant::now();
+    // SAFETY: the userdata is the boxed sender given to pieces_messages_subscribe, alive until
+    // free_c_sender; the event is `len` bytes of UTF-8.
+    let (sender, text) = unsafe {
+        (
+            &*userdata.cast::<mpsc::Sender<(Instant, String)>>(),
+            std::slice::from_raw_parts(event_json.cast::<u8>(), len),
+        )
+    };
+    let _ = sender.send((arrived, String::from_utf8_lossy(text).into_owned()));
+}
+
+unsafe extern "C" fn free_c_sender(userdata: *mut c_void) {
+    // SAFETY: the box made in CClient::subscribe, freed once, by the C API, after the last event.
+    drop(unsafe { Box::from_raw(userdata.cast::<mpsc::Sender<(Instant, String)>>()) });
+}
+
+/// Whether a C API event is the full first frame of a connection.
+fn is_full_frame(event: &str) -> bool {
+    event.starts_with(r#"{"type":"identifiers","full":true"#)
+}
+
 /// What every case needs: where the stand-in is, a client for it, the raw floor and the budget.
 struct Bench {
     url: String,
     client: Client,
+    c_api: CClient,
     raw: RawFloor,
     budget: Budget,
 }
@@ -292,20 +474,23 @@ struct Bench {
 enum Snapshotter {
     RustTyped,
     RustJson,
+    CApi,
     RawFloor,
 }
 
 impl Snapshotter {
-    const ALL: [Snapshotter; 3] = [
+    const ALL: [Snapshotter; 4] = [
         Snapshotter::RawFloor,
         Snapshotter::RustTyped,
         Snapshotter::RustJson,
+        Snapshotter::CApi,
     ];
 
     fn name(self) -> &'static str {
         match self {
             Snapshotter::RustTyped => "rust_typed",
             Snapshotter::RustJson => "rust_json",
+            Snapshotter::CApi => "c_api",
             Snapshotter::RawFloor => "raw_floor",
         }
     }
@@ -320,6 +505,7 @@ impl Bench {
         Bench {
             url: url.to_owned(),
             client: Client::new(ClientConfig::default().with_base_url(url)).expect("a valid config"),
+            c_api: CClient::new(url),
             raw: RawFloor::new(url),
             budget,
         }
@@ -344,6 +530,8 @@ impl Bench {
                     .expect("JSON snapshot");
                 (None, text.len(), Box::new(text))
             }
+            // The length is not taken here: that would be one more pass over the text (strlen).
+            Snapshotter::CApi => (None, 0, Box::new(self.c_api.snapshot())),
             Snapshotter::RawFloor => {
                 let bytes = self.raw.request("GET", "/messages", None);
                 (None, bytes.len(), Box::new(bytes))
@@ -387,7 +575,10 @@ impl Bench {
         // Warm-up: the server builds and caches the body; every client opens its connection.
         let mut bytes = 0;
         for &client in clients {
-            let (messages, size, _) = self.snapshot_once(client);
+            let (messages, mut size, result) = self.snapshot_once(client);
+            if let Some(text) = result.downcast_ref::<CText>() {
+                size = text.bytes().len();
+            }
             if let Some(messages) = messages {
                 assert_eq!(
                     messages, expected,
@@ -423,58 +614,76 @@ impl Bench {
 
     /// `calls COUNT`: COUNT creates, then COUNT searches (each finds the one message it names, returned
     /// whole), then COUNT deletes, one after the other. The clients take turns call by call, so that a
-    /// change of machine load weighs on all of them alike.
+    /// change of machine load weighs on all of them alike. Building the request's JSON from the caller's
+    /// data is part of each call; the C API and the raw floor find the new id with a byte search.
     fn calls(&self, count: usize) {
-        const CLIENTS: [&str; 2] = ["raw_floor", "rust"];
+        const CLIENTS: [&str; 3] = ["raw_floor", "rust", "c_api"];
         for (round, count) in [(0, 20), (1, count)] {
             let mut samples: Vec<[Samples; 3]> = CLIENTS
                 .iter()
                 .map(|_| [Samples::new(), Samples::new(), Samples::new()])
                 .collect();
-            let mut ids: Vec<Vec<String>> = CLIENTS.iter().map(|_| Vec::with_capacity(count)).collect();
+            // ids[i][c]: the message client c created in its i-th call.
+            let mut ids: Vec<Vec<String>> = Vec::with_capacity(count);
             for i in 0..count {
+                let mut row = Vec::with_capacity(CLIENTS.len());
                 for (c, client) in CLIENTS.iter().enumerate() {
                     let text = needle_text(&format!("{client}-{round}"), i);
                     let begun = Instant::now();
-                    let id = if *client == "rust" {
-                        let seed = SeededConversationMessage::user_text(CONVERSATION, text);
-                        let created = self.client.create_message(&seed, Transferables::Default);
-                        created.expect("create").id
-                    } else {
-                        // The floor parses nothing: the id is found by a byte search.
-                        let body = seed_body(&text);
-                        find_id(&self.raw.request("POST", "/messages/create", Some(&body)))
+                    let id = match *client {
+                        "rust" => {
+                            let seed = SeededConversationMessage::user_text(CONVERSATION, text);
+                            let created = self.client.create_message(&seed, Transferables::Default);
+                            created.expect("create").id
+                        }
+                        "c_api" => {
+                            let seed = CString::new(seed_body(&text)).expect("no NUL");
+                            find_id(self.c_api.create(&seed).bytes())
+                        }
+                        _ => {
+                            let body = seed_body(&text);
+                            find_id(&self.raw.request("POST", "/messages/create", Some(&body)))
+                        }
                     };
                     samples[c][0].push(begun.elapsed(), Unit::Us);
-                    ids[c].push(id);
+                    row.push(id);
                 }
+                ids.push(row);
             }
             for i in 0..count {
                 for (c, client) in CLIENTS.iter().enumerate() {
                     let query = needle(&format!("{client}-{round}"), i);
                     let begun = Instant::now();
-                    let found = if *client == "rust" {
-                        let input = SearchInput::query(query);
-                        let hits = self.client.search_messages(&input, Transferables::Default);
-                        hits.expect("search").iterable.len()
-                    } else {
-                        let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
-                        let hits = self
-                            .raw
-                            .request("POST", "/messages/search", Some(body.as_bytes()));
-                        hits.len()
+                    let found = match *client {
+                        "rust" => {
+                            let input = SearchInput::query(query);
+                            let hits = self.client.search_messages(&input, Transferables::Default);
+                            hits.expect("search").iterable.len() == 1
+                        }
+                        "c_api" => {
+                            let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
+                            let body = CString::new(body).expect("no NUL");
+                            self.c_api.search(&body).bytes().len() > 100
+                        }
+                        _ => {
+                            let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
+                            let hits = self
+                                .raw
+                                .request("POST", "/messages/search", Some(body.as_bytes()));
+                            hits.len() > 100
+                        }
                     };
                     samples[c][1].push(begun.elapsed(), Unit::Us);
-                    assert!(found > 0, "the search finds its message");
+                    assert!(found, "the search finds its message");
                 }
             }
-            for (floor_id, rust_id) in ids[0].iter().zip(&ids[1]) {
-                for (c, (client, id)) in CLIENTS.iter().zip([floor_id, rust_id]).enumerate() {
+            for row in &ids {
+                for (c, (client, id)) in CLIENTS.iter().zip(row).enumerate() {
                     let begun = Instant::now();
-                    if *client == "rust" {
-                        self.client.delete_message(id).expect("delete");
-                    } else {
-                        self.raw.request("POST", &format!("/messages/{id}/delete"), None);
+                    match *client {
+                        "rust" => self.client.delete_message(id).expect("delete"),
+                        "c_api" => self.c_api.delete(&CString::new(id.as_str()).expect("no NUL")),
+                        _ => drop(self.raw.request("POST", &format!("/messages/{id}/delete"), None)),
                     }
                     samples[c][2].push(begun.elapsed(), Unit::Us);
                 }
@@ -491,9 +700,11 @@ impl Bench {
     }
 
     /// `throughput THREADS CYCLES`: THREADS threads share one client (or one raw-floor agent); each runs
-    /// CYCLES rounds of create, search, delete. Reports calls per second.
+    /// CYCLES rounds of create, search, delete. Each client runs three times, in alternation with the
+    /// others; reports the median calls per second and every run's.
     fn throughput(&self, threads: usize, cycles: usize) {
-        for client in ["raw_floor", "rust"] {
+        let mut runs: Vec<(&str, f64)> = Vec::new();
+        for client in ["raw_floor", "rust", "c_api"].repeat(3) {
             let barrier = Barrier::new(threads + 1);
             let started = thread::scope(|scope| {
                 for worker in 0..threads {
@@ -504,7 +715,13 @@ impl Bench {
                             let tag = format!("tp-{client}-{worker}");
                             let text = needle_text(&tag, cycle);
                             let query = needle(&tag, cycle);
-                            if client == "rust" {
+                            if client == "c_api" {
+                                let seed = CString::new(seed_body(&text)).expect("no NUL");
+                                let id = find_id(self.c_api.create(&seed).bytes());
+                                let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
+                                self.c_api.search(&CString::new(body).expect("no NUL"));
+                                self.c_api.delete(&CString::new(id).expect("no NUL"));
+                            } else if client == "rust" {
                                 let seed = SeededConversationMessage::user_text(CONVERSATION, text);
                                 let created = self
                                     .client
@@ -533,15 +750,20 @@ impl Bench {
                 barrier.wait();
                 Instant::now()
             });
-            let elapsed = started.elapsed();
             let calls = threads * cycles * 3;
-            let mut samples = Samples::new();
-            samples.push(elapsed, Unit::Ms);
+            runs.push((client, calls as f64 / started.elapsed().as_secs_f64()));
+        }
+        for client in ["raw_floor", "rust", "c_api"] {
+            let mut rates: Vec<f64> = runs
+                .iter()
+                .filter(|(name, _)| *name == client)
+                .map(|(_, rate)| rate.round())
+                .collect();
+            rates.sort_by(f64::total_cmp);
             println!(
                 "BENCH {}",
-                json!({"case": "throughput", "client": client, "threads": threads, "calls": calls,
-                       "seconds": round(elapsed.as_secs_f64()),
-                       "calls_per_s": (calls as f64 / elapsed.as_secs_f64()).round()})
+                json!({"case": "throughput", "client": client, "threads": threads,
+                       "calls": threads * cycles * 3, "calls_per_s": rates[rates.len() / 2], "runs": rates})
             );
         }
     }
@@ -629,6 +851,64 @@ impl Bench {
         drop(subscription);
         emit("event", "rust_pull", Unit::Us, &from_return, json!({}));
         emit("event_from_call", "rust_pull", Unit::Us, &from_call, json!({}));
+
+        // The C API: a callback, then pull mode; creates through the C API too.
+        let (sender, events) = mpsc::channel::<(Instant, String)>();
+        let subscription = self.c_api.subscribe(Some(sender));
+        wait_for(|| {
+            let event = events.recv_timeout(Duration::from_secs(5)).ok();
+            event.map(|(_, text)| is_full_frame(&text))
+        });
+        let mut from_return = Samples::new();
+        let mut from_call = Samples::new();
+        let mut early = 0;
+        for i in 0..count {
+            let seed = CString::new(seed_body(&needle_text("ev-c-callback", i))).expect("no NUL");
+            let called = Instant::now();
+            let answer = self.c_api.create(&seed);
+            let returned = Instant::now();
+            let id = find_id(answer.bytes());
+            let arrived = loop {
+                let event = events.recv_timeout(Duration::from_secs(5));
+                let (arrived, text) = event.expect("the id arrives");
+                if text.contains(&id) {
+                    break arrived;
+                }
+            };
+            if arrived < returned {
+                early += 1;
+            }
+            from_return.push(arrived.saturating_duration_since(returned), Unit::Us);
+            from_call.push(arrived.duration_since(called), Unit::Us);
+            created.push(id);
+        }
+        drop(subscription);
+        let early = json!({"before_create_returned": early});
+        emit("event", "c_callback", Unit::Us, &from_return, early);
+        emit("event_from_call", "c_callback", Unit::Us, &from_call, json!({}));
+
+        let subscription = self.c_api.subscribe(None);
+        wait_for(|| {
+            Some(is_full_frame(&String::from_utf8_lossy(
+                subscription.next().bytes(),
+            )))
+        });
+        let mut from_return = Samples::new();
+        let mut from_call = Samples::new();
+        for i in 0..count {
+            let seed = CString::new(seed_body(&needle_text("ev-c-pull", i))).expect("no NUL");
+            let called = Instant::now();
+            let answer = self.c_api.create(&seed);
+            let returned = Instant::now();
+            let id = find_id(answer.bytes());
+            while !String::from_utf8_lossy(subscription.next().bytes()).contains(&id) {}
+            from_return.push(returned.elapsed(), Unit::Us);
+            from_call.push(called.elapsed(), Unit::Us);
+            created.push(id);
+        }
+        drop(subscription);
+        emit("event", "c_pull", Unit::Us, &from_return, json!({}));
+        emit("event_from_call", "c_pull", Unit::Us, &from_call, json!({}));
         for id in created {
             self.client.delete_message(&id).expect("delete");
         }
@@ -667,6 +947,33 @@ impl Bench {
         }
         emit("stop", "rust_handler", Unit::Ms, &handler, json!({}));
         emit("stop", "rust_pull", Unit::Ms, &pull, json!({}));
+
+        // The C API: `pieces_subscription_free` stops and joins.
+        let mut callback = Samples::new();
+        let mut pull = Samples::new();
+        for _ in 0..count {
+            let (sender, events) = mpsc::channel::<(Instant, String)>();
+            let subscription = self.c_api.subscribe(Some(sender));
+            wait_for(|| {
+                let event = events.recv_timeout(Duration::from_secs(5)).ok();
+                event.map(|(_, text)| is_full_frame(&text))
+            });
+            let begun = Instant::now();
+            drop(subscription);
+            callback.push(begun.elapsed(), Unit::Ms);
+
+            let subscription = self.c_api.subscribe(None);
+            wait_for(|| {
+                Some(is_full_frame(&String::from_utf8_lossy(
+                    subscription.next().bytes(),
+                )))
+            });
+            let begun = Instant::now();
+            drop(subscription);
+            pull.push(begun.elapsed(), Unit::Ms);
+        }
+        emit("stop", "c_callback", Unit::Ms, &callback, json!({}));
+        emit("stop", "c_pull", Unit::Ms, &pull, json!({}));
     }
 
     /// `server N`: the stand-in's own cost, seen through a hand-written HTTP client on a plain socket

@@ -113,10 +113,10 @@ done
 [ -n "$URL" ] || { echo "the stand-in did not start: $(cat "$SERVER_LOG")" >&2; exit 1; }
 say "stand-in at $URL (pid $SERVER_PID)"
 RUST=("$BENCH_BIN" --url "$URL" $QUICK)
-RUST_SNAPSHOT_CLIENTS=(raw_floor rust_typed rust_json)
+RUST_SNAPSHOT_CLIENTS=(raw_floor rust_typed rust_json c_api)
 PYTHON=("$PY" "$ROOT/benches/python/bench.py" --url "$URL" $QUICK)
 
-if [ -n "$QUICK" ]; then CALLS=200; CYCLES=25; EVENTS=200; STOPS=20; else CALLS=1000; CYCLES=125; EVENTS=1000; STOPS=100; fi
+if [ -n "$QUICK" ]; then CALLS=200; CYCLES=25; EVENTS=200; STOPS=20; else CALLS=1000; CYCLES=200; EVENTS=1000; STOPS=100; fi
 
 # Single calls, events and stops run first, on a store that holds only the messages they create, so
 # that the server's search (a scan of every message's text) stays small next to the clients' costs.
@@ -147,7 +147,7 @@ for n in 1000 5000 10000 50000; do
     done
     if [ "$n" -eq 10000 ]; then
         say "peak RSS of each client on the $n snapshot"
-        for client in rust_typed rust_json raw_floor; do
+        for client in rust_typed rust_json c_api raw_floor; do
             /usr/bin/time -v -o "$OUT/time-$client.txt" "${RUST[@]}" rss "$client" >"$OUT/rss-$client.txt"
             grep '^BENCH ' "$OUT/rss-$client.txt" | sed 's/^BENCH //' | tee -a "$RESULTS"
             note "{\"case\": \"time_v\", \"client\": \"$client\", \"peak_rss_kb\": $(sed -n 's/.*Maximum resident set size (kbytes): //p' "$OUT/time-$client.txt")}"
