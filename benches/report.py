@@ -164,9 +164,13 @@ def report(rows):
         whole = find(rows, "server_snapshot", messages=n)
         rebuild = find(rows, "server_rebuild_first_byte", messages=n)
         out.append(f"| {n:,} | {fmt(median(first), 3)} | {fmt(median(whole))} | {fmt(median(rebuild))} |")
-    create = find(rows, "server_create")
-    if create:
-        out.append(f"\nA create on the same socket: median {fmt(create['median'])} µs (store of 1,000 messages).")
+    out.append("")
+    out.append("| messages | `GET /.well-known/health` round trip (µs) | create round trip, then delete (µs) |")
+    out.append("|---:|---:|---:|")
+    for n in sizes:
+        health = find(rows, "server_health", messages=n)
+        create = find(rows, "server_create", messages=n)
+        out.append(f"| {n:,} | {fmt(median(health))} | {fmt(median(create))} |")
     out.append("")
 
     # Single calls.
