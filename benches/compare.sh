@@ -4,7 +4,7 @@
 # (the release `pieces-os-server`), on 127.0.0.1 only. Prints a table at the end; BENCHMARKS.md explains
 # every case.
 #
-#   benches/compare.sh                 # the full run (about 6-8 minutes on 2 cores, builds included)
+#   benches/compare.sh                 # the full run (6-7 minutes on 2 cores, clean build and venv included)
 #   benches/compare.sh --quick         # fewer samples, for trying the script (about 3 minutes)
 #   benches/compare.sh --update-docs   # also rewrites the results section of BENCHMARKS.md and the plot
 #
