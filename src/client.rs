@@ -264,12 +264,25 @@ impl Client {
                 body: read_error_body(response.body_mut().as_reader()),
             }));
         }
+        let limit = config.max_body_bytes;
+        let mut body = Vec::new();
+        // Sized once from Content-Length, so that a snapshot of tens of MB is not grown by doubling (each
+        // step a copy, and up to twice the memory at its peak). One spare byte lets the C API append
+        // its NUL without copying the text again. A length over the limit reserves nothing: the read
+        // below fails at the limit.
+        if let Some(length) = response.body().content_length().filter(|&length| length <= limit) {
+            body.reserve_exact(usize::try_from(length).unwrap_or(0).saturating_add(1));
+        }
         response
             .body_mut()
             .with_config()
-            .limit(config.max_body_bytes)
-            .read_to_vec()
-            .map_err(|err| Failure::Other(self.transport_error(&url, exchange.endpoint, err)))
+            .limit(limit)
+            .reader()
+            .read_to_end(&mut body)
+            .map_err(|err| {
+                Failure::Other(self.transport_error(&url, exchange.endpoint, ureq::Error::from(err)))
+            })?;
+        Ok(body)
     }
 
     /// Adds the API key header when an application id is configured.

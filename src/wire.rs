@@ -20,15 +20,25 @@ pub(crate) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -
 }
 
 /// Checks a response body against the shape `S` and returns it, unchanged, as text.
+///
+/// The text holds no NUL byte: it is valid JSON, where U+0000 can only appear escaped (a raw control
+/// character inside a string is refused, and outside strings only whitespace and structure are allowed).
 pub(crate) fn checked_text<S: DeserializeOwned>(endpoint: &'static str, body: Vec<u8>) -> Result<String> {
     decode::<S>(endpoint, &body)?;
-    // serde_json has already refused invalid UTF-8 inside strings, and outside them only ASCII is legal.
-    String::from_utf8(body).map_err(|err| Error::Decode {
-        endpoint,
-        message: format!("invalid UTF-8 at byte {}", err.utf8_error().valid_up_to()),
-        line: 0,
-        column: 0,
-    })
+    // serde_json checks the UTF-8 of the strings it keeps (keys, required fields), not of those a shape
+    // skips, so the whole body is checked here. With SIMD: `str::from_utf8` takes text rich in non-ASCII
+    // (as message text is) almost byte by byte, and cost a third as much as the shape walk itself.
+    if simdutf8::basic::from_utf8(&body).is_err() {
+        let valid_up_to = std::str::from_utf8(&body).map_or_else(|err| err.valid_up_to(), |text| text.len());
+        return Err(Error::Decode {
+            endpoint,
+            message: format!("invalid UTF-8 at byte {valid_up_to}"),
+            line: 0,
+            column: 0,
+        });
+    }
+    // SAFETY: the whole body was just found to be valid UTF-8.
+    Ok(unsafe { String::from_utf8_unchecked(body) })
 }
 
 /// Shapes of the response models, one per JSON-returning endpoint.

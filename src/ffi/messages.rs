@@ -2,10 +2,10 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{c_str, handle, owned_c_string, Out};
+use super::boundary::{c_str, checked_json_c_string, handle, Out};
 use super::client::pieces_client;
 use super::status::{pieces_status, Failure};
-use crate::messages::{endpoint, Transferables};
+use crate::messages::Transferables;
 
 /// Whether PiecesOS includes heavy content (such as a fragment's text) in what it answers: one of the
 /// `PIECES_TRANSFERABLES_*` constants. An integer, checked on every call: any other value is
@@ -65,7 +65,7 @@ pub unsafe extern "C" fn pieces_messages_snapshot(
         let out = Out::new(out_json, "out_json")?;
         let transferables = self::transferables(transferables)?;
         let json = client.client.snapshot_messages_json(transferables)?;
-        let json = owned_c_string(json, endpoint::SNAPSHOT)?;
+        let json = checked_json_c_string(json);
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(json) };
         Ok(())
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn pieces_messages_create(
         let out = Out::new(out_json, "out_json")?;
         let transferables = self::transferables(transferables)?;
         let json = client.client.create_message_json(seed, transferables)?;
-        let json = owned_c_string(json, endpoint::CREATE)?;
+        let json = checked_json_c_string(json);
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(json) };
         Ok(())
@@ -193,7 +193,7 @@ pub unsafe extern "C" fn pieces_messages_search(
         let out = Out::new(out_json, "out_json")?;
         let transferables = self::transferables(transferables)?;
         let json = client.client.search_messages_json(input, transferables)?;
-        let json = owned_c_string(json, endpoint::SEARCH)?;
+        let json = checked_json_c_string(json);
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(json) };
         Ok(())

@@ -112,7 +112,12 @@ pub(crate) struct Hit {
 
 #[derive(Default)]
 struct Inner {
-    entries: Vec<Entry>,
+    /// The messages in insertion order; a deleted one leaves `None` behind until [`Inner::compact`], so
+    /// that a delete does not shift (and re-index) every later message.
+    slots: Vec<Option<Entry>>,
+    /// How many slots hold a message.
+    live: usize,
+    /// The slot of each message.
     positions: HashMap<String, usize>,
     snapshot_full: Option<Arc<Vec<u8>>>,
     snapshot_light: Option<Arc<Vec<u8>>>,
@@ -123,6 +128,25 @@ struct Inner {
 }
 
 impl Inner {
+    /// The messages in store order.
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().flatten()
+    }
+
+    /// Drops the empty slots once they are as many as the messages, so that deletes cost O(1)
+    /// amortized and the slots never outgrow twice the store.
+    fn compact(&mut self) {
+        if self.slots.len() - self.live <= self.live {
+            return;
+        }
+        self.slots.retain(Option::is_some);
+        for (slot, entry) in self.slots.iter().flatten().enumerate() {
+            if let Some(position) = self.positions.get_mut(entry.id.as_str()) {
+                *position = slot;
+            }
+        }
+    }
+
     fn invalidate(&mut self) {
         self.snapshot_full = None;
         self.snapshot_light = None;
@@ -137,10 +161,11 @@ impl Inner {
     /// Appends an entry, or replaces the one with the same id where it stands.
     fn put(&mut self, entry: Entry) {
         match self.positions.get(&entry.id) {
-            Some(&position) => self.entries[position] = entry,
+            Some(&position) => self.slots[position] = Some(entry),
             None => {
-                self.positions.insert(entry.id.clone(), self.entries.len());
-                self.entries.push(entry);
+                self.positions.insert(entry.id.clone(), self.slots.len());
+                self.slots.push(Some(entry));
+                self.live += 1;
             }
         }
         self.invalidate();
@@ -148,20 +173,18 @@ impl Inner {
 
     fn build_snapshot(&self, transferables: bool) -> Vec<u8> {
         let ids_json: Vec<String> = self
-            .entries
-            .iter()
+            .entries()
             .map(|entry| Value::from(entry.id.as_str()).to_string())
             .collect();
         let capacity = 64
             + self
-                .entries
-                .iter()
+                .entries()
                 .map(|entry| entry.json(transferables).len() + 1)
                 .sum::<usize>()
             + ids_json.iter().map(|id| id.len() + 12).sum::<usize>();
         let mut body = Vec::with_capacity(capacity);
         body.extend_from_slice(b"{\"iterable\":[");
-        for (position, entry) in self.entries.iter().enumerate() {
+        for (position, entry) in self.entries().enumerate() {
             if position > 0 {
                 body.push(b',');
             }
@@ -236,7 +259,7 @@ impl Store {
             .collect();
         let ids: Vec<String> = entries.iter().map(|entry| entry.id.clone()).collect();
         let mut inner = self.lock();
-        inner.entries.reserve(entries.len());
+        inner.slots.reserve(entries.len());
         for entry in entries {
             inner.put(entry);
         }
@@ -252,11 +275,9 @@ impl Store {
         let Some(position) = inner.positions.remove(id) else {
             return false;
         };
-        inner.entries.remove(position);
-        for later in position..inner.entries.len() {
-            let later_id = inner.entries[later].id.clone();
-            inner.positions.insert(later_id, later);
-        }
+        inner.slots[position] = None;
+        inner.live -= 1;
+        inner.compact();
         inner.invalidate();
         inner.publish(identifiers_frame(std::iter::once(id), true));
         true
@@ -265,7 +286,8 @@ impl Store {
     /// Removes every message, announcing them all as deleted in one frame.
     pub(crate) fn remove_all(&self) {
         let mut inner = self.lock();
-        let entries = std::mem::take(&mut inner.entries);
+        let entries: Vec<Entry> = std::mem::take(&mut inner.slots).into_iter().flatten().collect();
+        inner.live = 0;
         inner.positions.clear();
         inner.invalidate();
         if !entries.is_empty() {
@@ -298,26 +320,24 @@ impl Store {
     /// store order.
     pub(crate) fn search(&self, matcher: impl Fn(&str, &str) -> Option<Hit>, transferables: bool) -> Vec<u8> {
         let inner = self.lock();
-        let mut hits: Vec<(usize, Hit)> = inner
-            .entries
-            .iter()
-            .enumerate()
-            .filter_map(|(position, entry)| {
+        let mut hits: Vec<(&Entry, Hit)> = inner
+            .entries()
+            .filter_map(|entry| {
                 let text = entry.text.as_deref()?;
                 let folded = entry.folded.as_deref().unwrap_or(text);
-                matcher(text, folded).map(|hit| (position, hit))
+                matcher(text, folded).map(|hit| (entry, hit))
             })
             .collect();
+        // A stable sort: equal similarities stay in store order.
         hits.sort_by(|a, b| b.1.similarity.total_cmp(&a.1.similarity));
         let mut body = Vec::with_capacity(
             32 + hits
                 .iter()
-                .map(|(position, _)| inner.entries[*position].json(transferables).len() + 120)
+                .map(|(entry, _)| entry.json(transferables).len() + 120)
                 .sum::<usize>(),
         );
         body.extend_from_slice(b"{\"iterable\":[");
-        for (n, (position, hit)) in hits.iter().enumerate() {
-            let entry = &inner.entries[*position];
+        for (n, (entry, hit)) in hits.iter().enumerate() {
             if n > 0 {
                 body.push(b',');
             }
@@ -340,7 +360,7 @@ impl Store {
     /// of later frames; both are taken under one lock so that no change is missed or sent twice.
     pub(crate) fn subscribe(&self) -> (Arc<str>, Receiver<Arc<str>>) {
         let mut inner = self.lock();
-        let first = identifiers_frame(inner.entries.iter().map(|e| e.id.as_str()), false);
+        let first = identifiers_frame(inner.entries().map(|e| e.id.as_str()), false);
         let (sender, receiver) = channel();
         inner.subscribers.push(sender);
         (first, receiver)
@@ -352,11 +372,11 @@ impl Store {
     }
 
     pub(crate) fn ids(&self) -> Vec<String> {
-        self.lock().entries.iter().map(|e| e.id.clone()).collect()
+        self.lock().entries().map(|e| e.id.clone()).collect()
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().live
     }
 
     /// A stored message, decoded from its JSON text.
@@ -364,7 +384,7 @@ impl Store {
         let full = {
             let inner = self.lock();
             let position = *inner.positions.get(id)?;
-            inner.entries[position].full.clone()
+            inner.slots[position].as_ref()?.full.clone()
         };
         serde_json::from_str(&full).ok()
     }
@@ -402,6 +422,52 @@ mod tests {
         let after: Value = serde_json::from_slice(&store.snapshot(true)).unwrap();
         assert_eq!(after["indices"], json!({"b": 0}));
         assert_eq!(after["iterable"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn deletes_keep_store_order_and_indices_through_compaction() {
+        let store = Store::default();
+        for n in 0..10 {
+            store.insert(message(&format!("m{n}"), &format!("text {n}")));
+        }
+        // Deleting 0, 2, 4, 6 and 8 compacts once more slots are empty than full.
+        for n in (0..10).step_by(2) {
+            assert!(store.delete(&format!("m{n}")));
+            assert!(!store.delete(&format!("m{n}")));
+        }
+        assert_eq!(store.ids(), ["m1", "m3", "m5", "m7", "m9"]);
+        assert_eq!(store.len(), 5);
+        store.insert(message("m3", "replaced"));
+        store.insert(message("m10", "new"));
+        assert_eq!(store.ids(), ["m1", "m3", "m5", "m7", "m9", "m10"]);
+        assert_eq!(store.get("m3").unwrap()["fragment"]["string"]["raw"], "replaced");
+        assert_eq!(store.get("m4"), None);
+        let snapshot: Value = serde_json::from_slice(&store.snapshot(true)).unwrap();
+        assert_eq!(
+            snapshot["indices"],
+            json!({"m1": 0, "m3": 1, "m5": 2, "m7": 3, "m9": 4, "m10": 5})
+        );
+        assert_eq!(snapshot["iterable"][5]["id"], "m10");
+        assert!(store.delete("m10"));
+        assert!(store.delete("m1"));
+        assert_eq!(store.ids(), ["m3", "m5", "m7", "m9"]);
+        let hits: Value = serde_json::from_slice(&store.search(
+            |text, _| {
+                text.contains("text").then_some(Hit {
+                    exact: true,
+                    similarity: 1.0,
+                })
+            },
+            true,
+        ))
+        .unwrap();
+        let found: Vec<&str> = hits["iterable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hit| hit["identifier"].as_str().unwrap())
+            .collect();
+        assert_eq!(found, ["m5", "m7", "m9"]);
     }
 
     #[test]
