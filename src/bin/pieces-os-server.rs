@@ -33,6 +33,21 @@ Options:
 
 Values may also be written --flag=value.";
 
+/// The flags that take a value.
+const FLAGS: &[&str] = &[
+    "--port",
+    "--seed",
+    "--seed-messages",
+    "--rng-seed",
+    "--application-id",
+    "--api-key-header",
+    "--version",
+    "--fail-every",
+    "--delay-ms",
+    "--ws-drop-after",
+    "--ws-drop-mode",
+];
+
 /// Parses a flag's value, naming the flag in the error.
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
     value
@@ -61,6 +76,9 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
         if !flag.starts_with("--") {
             return Err(format!("unexpected argument {arg:?}"));
         }
+        if !FLAGS.contains(&flag.as_str()) {
+            return Err(format!("unknown option {flag}"));
+        }
         let value = match inline.or_else(|| args.next()) {
             Some(value) => value,
             None => return Err(format!("{flag} needs a value")),
@@ -76,6 +94,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             "--delay-ms" => faults.delay = Duration::from_millis(number(&flag, &value)?),
             "--ws-drop-after" => faults.ws_drop_after = number(&flag, &value)?,
             "--ws-drop-mode" => faults.ws_drop_mode = value.parse::<DropMode>()?,
+            // FLAGS and this match list the same flags.
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -181,6 +200,7 @@ mod tests {
             .unwrap_err()
             .contains("explode"));
         assert!(run(&["--frobnicate", "1"]).unwrap_err().contains("--frobnicate"));
+        assert_eq!(run(&["--frobnicate"]).unwrap_err(), "unknown option --frobnicate");
         assert!(run(&["stray"]).unwrap_err().contains("stray"));
     }
 }
