@@ -386,7 +386,7 @@ fn validate_base_url(argument: &'static str, url: &str) -> Result<String> {
 }
 
 /// Splits `host:port`, `host`, `[v6]:port` or `[v6]`; `None` for an unclosed bracket or junk after it.
-fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
+pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
     if let Some(bracketed) = authority.strip_prefix('[') {
         let (host, after) = bracketed.split_once(']')?;
         return match after {

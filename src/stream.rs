@@ -44,7 +44,7 @@ use tungstenite::protocol::WebSocket;
 use tungstenite::Message;
 
 use crate::client::Client;
-use crate::config::StreamConfig;
+use crate::config::{split_host_port, StreamConfig};
 use crate::error::{Error, Result};
 use crate::models::StreamedIdentifiers;
 
@@ -108,18 +108,13 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
     head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
 
-/// The `host:port` of a `ws://` URL, for dialing.
+/// The host and port of a `ws://` URL, for dialing (port 80 when the URL names none).
 fn authority(ws_url: &str) -> (&str, u16) {
     let rest = &ws_url["ws://".len()..];
     let authority = rest.split('/').next().unwrap_or(rest);
-    // The base URL was validated by ClientConfig, so host and port are well formed here.
-    match authority.rsplit_once(':') {
-        Some((host, port)) if !port.ends_with(']') => (
-            host.trim_start_matches('[').trim_end_matches(']'),
-            port.parse().unwrap_or(80),
-        ),
-        _ => (authority.trim_start_matches('[').trim_end_matches(']'), 80),
-    }
+    // The base URL was validated by ClientConfig with this same split, so it succeeds here.
+    let (host, port) = split_host_port(authority).unwrap_or((authority, None));
+    (host, port.and_then(|port| port.parse().ok()).unwrap_or(80))
 }
 
 /// What one read of the connection produced.
