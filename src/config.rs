@@ -349,11 +349,10 @@ pub(crate) enum Target {
 /// Accepts `http(s)://host[:port][/path]`, refusing anything else; returns it without a trailing slash.
 fn validate_base_url(argument: &'static str, url: &str) -> Result<String> {
     let refuse = |reason: &str| Error::invalid_input(argument, format!("{url:?} {reason}"));
-    let lower = url.to_ascii_lowercase();
-    let rest = if lower.starts_with("http://") {
-        &url["http://".len()..]
-    } else if lower.starts_with("https://") {
-        &url["https://".len()..]
+    let rest = if let Some(rest) = strip_prefix_ignore_case(url, "http://") {
+        rest
+    } else if let Some(rest) = strip_prefix_ignore_case(url, "https://") {
+        rest
     } else {
         return Err(refuse("is not an http:// or https:// URL"));
     };
@@ -383,6 +382,12 @@ fn validate_base_url(argument: &'static str, url: &str) -> Result<String> {
         return Err(refuse(&format!("is not a valid URL ({err})")));
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// `text` without `prefix`, compared ASCII-case-insensitively (URL schemes are case-insensitive).
+pub(crate) fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
 
 /// Splits `host:port`, `host`, `[v6]:port` or `[v6]`; `None` for an unclosed bracket or junk after it.

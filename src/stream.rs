@@ -44,7 +44,7 @@ use tungstenite::protocol::WebSocket;
 use tungstenite::Message;
 
 use crate::client::Client;
-use crate::config::{split_host_port, StreamConfig};
+use crate::config::{split_host_port, strip_prefix_ignore_case, StreamConfig};
 use crate::error::{Error, Result};
 use crate::models::StreamedIdentifiers;
 
@@ -101,11 +101,6 @@ fn stream_url(base_url: &str) -> Result<String> {
     } else {
         Err(refuse("the base URL is not http://"))
     }
-}
-
-fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
 
 /// The host and port of a `ws://` URL, for dialing (port 80 when the URL names none).
