@@ -224,6 +224,16 @@ impl Error {
     }
 }
 
+/// The text of a panic payload (a `&str` or `String` message), for [`Error::HandlerPanicked`] and the C
+/// API's panic boundary.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 /// serde_json's `Display` appends " at line L column C"; the position has fields of its own here.
 fn serde_message(err: &serde_json::Error) -> String {
     let text = err.to_string();

@@ -45,7 +45,7 @@ use tungstenite::Message;
 
 use crate::client::Client;
 use crate::config::{split_host_port, strip_prefix_ignore_case, StreamConfig};
-use crate::error::{Error, Result};
+use crate::error::{panic_message, Error, Result};
 use crate::models::StreamedIdentifiers;
 
 /// The documented operation name, used in errors.
@@ -732,14 +732,6 @@ fn run(client: Client, shared: Arc<Shared>, mut sink: Sink) {
     shared.unregister();
     // The terminal event is delivered even to a handler that panicked before; a second panic is dropped.
     let _ = deliver(terminal);
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Exponential backoff with ±20 % jitter, counting failed attempts in a row.

@@ -7,13 +7,12 @@
 //! pointer (NULL after a panic). A test (`ffi::tests`) reads these sources and fails if any `extern "C"
 //! fn` body does not start with the macro.
 
-use std::any::Any;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 use super::status::{pieces_status, Failure};
-use crate::error::Error;
+use crate::error::{panic_message, Error};
 
 /// Runs the body of an exported function inside the panic boundary. See the module documentation.
 macro_rules! ffi_boundary {
@@ -81,15 +80,6 @@ pub(crate) fn guard<R: BoundaryOutput>(body: impl FnOnce() -> R) -> R::C {
             R::after_panic()
         }
     }
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Borrows the object behind a `const T *` handle, refusing NULL.
