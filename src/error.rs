@@ -198,6 +198,74 @@ impl Error {
         }
     }
 
+    /// The JSON form of this error, as the C API's last error and the `error` member of subscription
+    /// events carry it: `kind`, `message`, and when known `status` (HTTP), `body` (the server's text),
+    /// `argument`, `endpoint`, `url`, `line` and `column` (1-based position of a JSON problem),
+    /// `scanned`, `found`, `required` and `update`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut object = serde_json::json!({ "kind": self.kind(), "message": self.to_string() });
+        let map = object.as_object_mut().expect("json! built an object");
+        if let Some(status) = self.http_status() {
+            map.insert("status".into(), status.into());
+        }
+        if let Some(body) = self.body() {
+            map.insert("body".into(), body.into());
+        }
+        match self {
+            Error::InvalidInput { argument, .. } => {
+                map.insert("argument".into(), (*argument).into());
+            }
+            Error::InvalidJson {
+                argument,
+                line,
+                column,
+                ..
+            } => {
+                map.insert("argument".into(), (*argument).into());
+                if *line > 0 {
+                    map.insert("line".into(), (*line).into());
+                    map.insert("column".into(), (*column).into());
+                }
+            }
+            Error::Decode {
+                endpoint,
+                line,
+                column,
+                ..
+            } => {
+                map.insert("endpoint".into(), (*endpoint).into());
+                if *line > 0 {
+                    map.insert("line".into(), (*line).into());
+                    map.insert("column".into(), (*column).into());
+                }
+            }
+            Error::HttpStatus { endpoint, .. } | Error::BodyTooLarge { endpoint, .. } => {
+                map.insert("endpoint".into(), (*endpoint).into());
+            }
+            Error::Connection { url, .. } | Error::Timeout { url, .. } | Error::WebSocket { url, .. } => {
+                map.insert("url".into(), url.as_str().into());
+            }
+            Error::NotRunning { scanned } => {
+                map.insert("scanned".into(), scanned.to_string().into());
+            }
+            Error::IncompatibleVersion {
+                found,
+                required,
+                outdated,
+            } => {
+                map.insert("found".into(), found.as_str().into());
+                map.insert("required".into(), required.to_string().into());
+                let update = match outdated {
+                    Outdated::PiecesOs => "pieces-os",
+                    Outdated::Client => "client",
+                };
+                map.insert("update".into(), update.into());
+            }
+            Error::HandlerPanicked { .. } => {}
+        }
+        object
+    }
+
     pub(crate) fn invalid_input(argument: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidInput {
             argument,

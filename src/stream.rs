@@ -484,6 +484,43 @@ pub enum SubscriptionEvent {
 }
 
 impl SubscriptionEvent {
+    /// The JSON form of this event, `type` first, as the C API and `pieces-messages watch --json` hand
+    /// it out: `{"type":"connected","url":…}`, `{"type":"identifiers","full":…,"data":<StreamedIdentifiers>}`,
+    /// `{"type":"disconnected","error":{…},"retry_in_ms":…}`, `{"type":"closed"}`,
+    /// `{"type":"error","error":{…}}`; errors in their [`Error::to_json`] form.
+    ///
+    /// Fails only if a frame's `extra` map repeats a key its model types, which cannot be written.
+    pub fn to_json(&self) -> Result<String> {
+        let text = match self {
+            SubscriptionEvent::Connected { url } => {
+                format!(
+                    r#"{{"type":"connected","url":{}}}"#,
+                    serde_json::Value::from(url.as_str())
+                )
+            }
+            SubscriptionEvent::Identifiers { frame, full } => {
+                // The frame is written straight from its lossless model, keys in the model's order.
+                let data = serde_json::to_string(frame).map_err(|err| Error::Decode {
+                    endpoint: ENDPOINT,
+                    message: format!("the frame cannot be written as JSON: {err}"),
+                    line: 0,
+                    column: 0,
+                })?;
+                format!(r#"{{"type":"identifiers","full":{full},"data":{data}}}"#)
+            }
+            SubscriptionEvent::Disconnected { error, retry_in } => format!(
+                r#"{{"type":"disconnected","error":{},"retry_in_ms":{}}}"#,
+                error.to_json(),
+                retry_in.as_millis()
+            ),
+            SubscriptionEvent::Closed => r#"{"type":"closed"}"#.to_owned(),
+            SubscriptionEvent::Failed { error } => {
+                format!(r#"{{"type":"error","error":{}}}"#, error.to_json())
+            }
+        };
+        Ok(text)
+    }
+
     /// Whether this is the terminal event (`Closed` or `Failed`).
     pub fn is_terminal(&self) -> bool {
         matches!(self, SubscriptionEvent::Closed | SubscriptionEvent::Failed { .. })

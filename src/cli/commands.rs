@@ -9,7 +9,7 @@ use pieces_os_client::models::{
     ConversationMessage, GroupedTimestamp, SearchInput, SeededConversationMessage, StreamedIdentifiers,
 };
 use pieces_os_client::{Client, Error, Outdated, SubscriptionEvent, Transferables, UrlSource};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::args::{Cli, Command};
 use super::output::{cut, one_line, short_time, terminal_width, Table};
@@ -350,7 +350,7 @@ fn watch(client: &Client, json: bool, out: &mut impl Write) -> Result<u8, Failur
             Err(RecvTimeoutError::Disconnected) => return Ok(EXIT_OK),
         };
         if json {
-            writeln!(out, "{}", event_json(&event))?;
+            writeln!(out, "{}", event.to_json()?)?;
         } else {
             for line in event_lines(&event, &mut known) {
                 writeln!(out, "{}", cut(&format!("{} {line}", clock()), width))?;
@@ -368,25 +368,6 @@ fn watch(client: &Client, json: bool, out: &mut impl Write) -> Result<u8, Failur
 /// The current UTC time of day, `HH:MM:SS`.
 fn clock() -> String {
     GroupedTimestamp::now().value[11..19].to_owned()
-}
-
-/// An event as the C API's event JSON has it.
-fn event_json(event: &SubscriptionEvent) -> Value {
-    let error_json = |error: &Error| json!({"kind": error.kind(), "message": error.to_string()});
-    match event {
-        SubscriptionEvent::Connected { url } => json!({"type": "connected", "url": url}),
-        SubscriptionEvent::Identifiers { frame, full } => {
-            json!({"type": "identifiers", "full": full, "data": frame})
-        }
-        SubscriptionEvent::Disconnected { error, retry_in } => json!({
-            "type": "disconnected",
-            "error": error_json(error),
-            "retry_in_ms": u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
-        }),
-        SubscriptionEvent::Closed => json!({"type": "closed"}),
-        SubscriptionEvent::Failed { error } => json!({"type": "error", "error": error_json(error)}),
-        _ => json!({"type": "unknown"}),
-    }
 }
 
 /// The human lines of an event: `+ id` new, `~ id` changed, `- id` deleted.
@@ -450,6 +431,7 @@ fn message_ids(frame: &StreamedIdentifiers) -> BTreeSet<String> {
 mod tests {
     use super::*;
     use pieces_os_client::models::StreamedIdentifier;
+    use serde_json::Value;
 
     #[test]
     fn watch_lines_tell_new_changed_and_deleted_messages_apart() {
@@ -483,7 +465,7 @@ mod tests {
             },
             retry_in: Duration::from_millis(1500),
         };
-        let json = event_json(&event);
+        let json: Value = serde_json::from_str(&event.to_json().unwrap()).unwrap();
         assert_eq!(json["type"], "disconnected");
         assert_eq!(json["error"]["kind"], "not_running");
         assert_eq!(json["retry_in_ms"], 1500);
@@ -491,9 +473,7 @@ mod tests {
             frame: StreamedIdentifiers::new(vec![StreamedIdentifier::message("m1")]),
             full: true,
         };
-        assert_eq!(
-            event_json(&frame)["data"]["iterable"][0]["conversationMessage"]["id"],
-            "m1"
-        );
+        let json: Value = serde_json::from_str(&frame.to_json().unwrap()).unwrap();
+        assert_eq!(json["data"]["iterable"][0]["conversationMessage"]["id"], "m1");
     }
 }

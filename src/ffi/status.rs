@@ -4,9 +4,9 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::ptr;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use crate::error::{Error, Outdated};
+use crate::error::Error;
 
 /// The outcome of a call. Values are explicit and never renumbered; later releases only add values, so
 /// treat an unknown value as a failure and read pieces_last_error_json().
@@ -171,78 +171,11 @@ impl From<Error> for Failure {
             Error::NotRunning { .. } => pieces_status::NotRunning,
             Error::IncompatibleVersion { .. } => pieces_status::IncompatibleVersion,
         };
-        let Value::Object(detail) = error_json(&error) else {
-            unreachable!("error_json always builds an object")
+        let Value::Object(detail) = error.to_json() else {
+            unreachable!("Error::to_json always builds an object")
         };
         Failure { status, detail }
     }
-}
-
-/// The JSON form of an error, as the last error and the `error` member of subscription events carry it:
-/// `kind`, `message`, and when known `status` (HTTP), `body` (the server's text), `argument`, `endpoint`,
-/// `url`, `line` and `column` (1-based position of a JSON problem).
-pub(crate) fn error_json(error: &Error) -> Value {
-    let mut object = json!({ "kind": error.kind(), "message": error.to_string() });
-    let map = object.as_object_mut().expect("json! built an object");
-    if let Some(status) = error.http_status() {
-        map.insert("status".into(), status.into());
-    }
-    if let Some(body) = error.body() {
-        map.insert("body".into(), body.into());
-    }
-    match error {
-        Error::InvalidInput { argument, .. } => {
-            map.insert("argument".into(), (*argument).into());
-        }
-        Error::InvalidJson {
-            argument,
-            line,
-            column,
-            ..
-        } => {
-            map.insert("argument".into(), (*argument).into());
-            if *line > 0 {
-                map.insert("line".into(), (*line).into());
-                map.insert("column".into(), (*column).into());
-            }
-        }
-        Error::Decode {
-            endpoint,
-            line,
-            column,
-            ..
-        } => {
-            map.insert("endpoint".into(), (*endpoint).into());
-            if *line > 0 {
-                map.insert("line".into(), (*line).into());
-                map.insert("column".into(), (*column).into());
-            }
-        }
-        Error::HttpStatus { endpoint, .. } | Error::BodyTooLarge { endpoint, .. } => {
-            map.insert("endpoint".into(), (*endpoint).into());
-        }
-        Error::Connection { url, .. } | Error::Timeout { url, .. } | Error::WebSocket { url, .. } => {
-            map.insert("url".into(), url.as_str().into());
-        }
-        Error::NotRunning { scanned } => {
-            map.insert("scanned".into(), scanned.to_string().into());
-        }
-        Error::IncompatibleVersion {
-            found,
-            required,
-            outdated,
-        } => {
-            map.insert("found".into(), found.as_str().into());
-            map.insert("required".into(), required.to_string().into());
-            let update = match outdated {
-                Outdated::PiecesOs => "pieces-os",
-                Outdated::Client => "client",
-            };
-            map.insert("update".into(), update.into());
-        }
-        Error::HandlerPanicked { .. } => {}
-    }
-    object
 }
 
 thread_local! {

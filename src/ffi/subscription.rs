@@ -12,11 +12,9 @@ use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::boundary::{handle, owned_c_string, Out};
 use super::client::pieces_client;
-use super::status::{error_json, pieces_status, Failure};
+use super::status::{pieces_status, Failure};
 use crate::stream::{PullSubscription, Stopper, Subscription, SubscriptionEvent, ENDPOINT};
 
 /// Receives the events of a callback-mode subscription.
@@ -180,40 +178,6 @@ fn in_callback_of(shared: &Arc<CallbackShared>) -> bool {
         .unwrap_or(false)
 }
 
-/// The JSON form of an event, `type` first:
-/// `{"type":"connected","url":…}`, `{"type":"identifiers","full":…,"data":<StreamedIdentifiers>}`,
-/// `{"type":"disconnected","error":{…},"retry_in_ms":…}`, `{"type":"closed"}`,
-/// `{"type":"error","error":{…}}`.
-fn event_json(event: &SubscriptionEvent) -> Result<String, Failure> {
-    let text = match event {
-        SubscriptionEvent::Connected { url } => {
-            format!(r#"{{"type":"connected","url":{}}}"#, Value::from(url.as_str()))
-        }
-        SubscriptionEvent::Identifiers { frame, full } => {
-            // The frame is written straight from its lossless model, keys in the model's order.
-            let data = serde_json::to_string(frame).map_err(|err| {
-                Failure::from(crate::Error::Decode {
-                    endpoint: ENDPOINT,
-                    message: format!("the frame cannot be written as JSON: {err}"),
-                    line: 0,
-                    column: 0,
-                })
-            })?;
-            format!(r#"{{"type":"identifiers","full":{full},"data":{data}}}"#)
-        }
-        SubscriptionEvent::Disconnected { error, retry_in } => format!(
-            r#"{{"type":"disconnected","error":{},"retry_in_ms":{}}}"#,
-            error_json(error),
-            retry_in.as_millis()
-        ),
-        SubscriptionEvent::Closed => r#"{"type":"closed"}"#.to_owned(),
-        SubscriptionEvent::Failed { error } => {
-            format!(r#"{{"type":"error","error":{}}}"#, error_json(error))
-        }
-    };
-    Ok(text)
-}
-
 /// What the subscription thread does with each event in callback mode.
 struct CallbackSink {
     callback: unsafe extern "C" fn(*mut c_void, *const c_char, usize),
@@ -231,7 +195,7 @@ impl CallbackSink {
         let terminal = event.is_terminal();
         // An event that cannot be written (it cannot happen: every event is plain JSON) is skipped rather
         // than passed on half-made; the terminal work below runs regardless.
-        let text = event_json(&event).ok().and_then(|text| CString::new(text).ok());
+        let text = event.to_json().ok().and_then(|text| CString::new(text).ok());
         if let Some(text) = text {
             let pointer = self.userdata.as_ref().map_or(std::ptr::null_mut(), |u| u.pointer);
             let callback = self.callback;
@@ -418,7 +382,7 @@ pub unsafe extern "C" fn pieces_subscription_next(
             Err(RecvTimeoutError::Timeout) => return Err(Failure::no_event(timeout_ms)),
             Err(RecvTimeoutError::Disconnected) => return Err(Failure::closed()),
         };
-        let text = event_json(&event).and_then(|text| owned_c_string(text, ENDPOINT));
+        let text = event.to_json().map_err(Failure::from).and_then(|text| owned_c_string(text, ENDPOINT));
         if event.is_terminal() {
             // Taken out under the lock, run after it: user code never runs while a lock is held.
             let finished = lock(userdata).take();
@@ -525,9 +489,10 @@ pub unsafe extern "C" fn pieces_subscription_free(s: *mut pieces_subscription) {
 mod tests {
     use super::*;
     use crate::models::{StreamedIdentifier, StreamedIdentifiers};
+    use serde_json::Value;
 
     fn parsed(event: &SubscriptionEvent) -> (String, Value) {
-        let text = event_json(event).unwrap();
+        let text = event.to_json().unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
         (text, value)
     }
@@ -566,7 +531,7 @@ mod tests {
         assert_eq!(value["retry_in_ms"], 250);
 
         assert_eq!(
-            event_json(&SubscriptionEvent::Closed).unwrap(),
+            SubscriptionEvent::Closed.to_json().unwrap(),
             r#"{"type":"closed"}"#
         );
         let (text, value) = parsed(&SubscriptionEvent::Failed {
