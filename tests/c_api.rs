@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -52,21 +52,87 @@ fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Where this test build put `libpieces_os_client.so`: the profile directory above `deps/`.
-fn library_dir() -> PathBuf {
+/// The C library of the source under test (`libpieces_os_client.so`), built for this run.
+///
+/// `cargo test` compiles the crate's cdylib into `deps/` but leaves the copy that programs link with
+/// (`<target>/<profile>/libpieces_os_client.so`) alone, so on a fresh clone it does not exist, and after
+/// a change it may be a stale build of older sources. The first test that needs the library therefore
+/// asks cargo itself to build it, with the profile, target directory and features of this very test
+/// build (so that cargo finds the library unit up to date and only copies it out), and takes the path
+/// cargo reports. Every later test of this process reuses that path.
+fn c_library() -> &'static Path {
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    LIBRARY.get_or_init(build_c_library)
+}
+
+/// The directory of [`c_library`], for `-L` and the C example's `LIB_DIR`.
+fn library_dir() -> &'static Path {
+    c_library().parent().expect("a library file has a directory")
+}
+
+fn build_c_library() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
-    let dir = exe
+    let profile_dir = exe
         .parent()
         .and_then(Path::parent)
-        .expect("the test binary is in <target>/<profile>/deps")
-        .to_path_buf();
-    let library = dir.join(library_file_name());
+        .expect("the test binary is in <target>/<profile>/deps");
+    let target_dir = profile_dir
+        .parent()
+        .expect("a profile directory is inside the target directory");
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => panic!("{} is not a profile directory", profile_dir.display()),
+    };
+    // The features this test build compiled the library with (the self dev-dependency turns them on).
+    let features: Vec<&str> = [
+        ("server", cfg!(feature = "server")),
+        ("cli", cfg!(feature = "cli")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    let output = Command::new(env!("CARGO"))
+        .current_dir(crate_dir())
+        .args([
+            "build",
+            "--lib",
+            "--message-format=json-render-diagnostics",
+            "--profile",
+            profile,
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg("--features")
+        .arg(features.join(","))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run cargo to build the C library: {err}"));
+    assert!(output.status.success(), "cargo could not build the C library");
+    let library = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact"
+                && message["target"]["name"] == "pieces_os_client"
+                && message["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|kind| kind == "cdylib"))
+        })
+        .flat_map(|message| {
+            let files = message["filenames"].as_array().cloned().unwrap_or_default();
+            files
+                .into_iter()
+                .filter_map(|file| file.as_str().map(PathBuf::from))
+        })
+        .find(|file| file.file_name().is_some_and(|name| name == library_file_name()))
+        .expect("cargo reported no cdylib for pieces_os_client");
     assert!(
         library.exists(),
-        "{} is missing: the crate's cdylib should be built with the tests",
+        "cargo reported {} but it does not exist",
         library.display()
     );
-    dir
+    library
 }
 
 fn library_file_name() -> &'static str {
@@ -174,7 +240,7 @@ fn compile(compiler: &str, flags: &[&str], extra: &[&str], source: &Path, exe: &
         .arg("-o")
         .arg(exe)
         .arg("-L")
-        .arg(&lib)
+        .arg(lib)
         .arg("-lpieces_os_client")
         .arg("-pthread")
         .arg(format!("-Wl,-rpath,{}", lib.display()))
@@ -515,7 +581,7 @@ fn python_plugin_example_uses_pull_mode() {
     command
         .arg(crate_dir().join("examples/python/pieces_plugin.py"))
         .arg("--library")
-        .arg(library_dir().join(library_file_name()))
+        .arg(c_library())
         .arg("--url")
         .arg(servers.live.url());
     run("pieces_plugin.py", command, &servers.live, Report::Checks);
@@ -531,7 +597,7 @@ fn luajit_plugin_example_uses_pull_mode() {
     let mut command = Command::new("luajit");
     command
         .arg(crate_dir().join("examples/lua/pieces_plugin.lua"))
-        .arg(library_dir().join(library_file_name()))
+        .arg(c_library())
         .arg(servers.live.url());
     run("pieces_plugin.lua", command, &servers.live, Report::Checks);
     servers.stop();
