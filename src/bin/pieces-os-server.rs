@@ -22,7 +22,8 @@ Options:
   --port N              port on 127.0.0.1 (default 39300; 0 picks a free one)
   --seed N              start with N realistic messages (default 0)
   --rng-seed N          seed of the realistic messages (default 0)
-  --application-id ID   require this id in the API key header on every request (else 401)
+  --application-id ID   require this id in the API key header (else 401); health and
+                        version under /.well-known/ answer without it
   --api-key-header NAME the header that carries the id (default X-Application-ID)
   --version V           what GET /.well-known/version answers (default 12.1.0)
   --fail-every N        answer every Nth request with 500 text/plain (default 0: never)

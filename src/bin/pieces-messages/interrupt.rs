@@ -15,6 +15,7 @@ pub fn interrupted() -> bool {
 
 /// Catches the next SIGINT.
 #[cfg(unix)]
+#[allow(unsafe_code)] // Installing a signal handler: the one thing here that needs it.
 pub fn catch() {
     extern "C" fn on_interrupt(_signal: libc::c_int) {
         // Only async-signal-safe work here: an atomic store, and signal(), which POSIX lists as safe.

@@ -1,7 +1,12 @@
-//! The `pieces-messages` program: parsing, the client, exit codes, and one error line on failure.
+//! `pieces-messages`: the conversation messages of PiecesOS from the command line.
 //!
-//! Compiled only into the binary (through `#[path]` in `src/bin/pieces-messages.rs`), never into the
-//! library.
+//! Run `pieces-messages --help` for the commands; the README's "Command line" section describes them
+//! with their output and exit codes. This file holds the parsing, the client, the exit codes and the one
+//! error line on failure; `args` declares the command line, `commands` runs each command, `output`
+//! formats for people, and `interrupt` turns Ctrl-C into a clean stop. None of it is in the library or
+//! its C API.
+
+#![deny(unsafe_code)]
 
 mod args;
 mod commands;
@@ -82,7 +87,7 @@ impl From<io::Error> for Failure {
 }
 
 /// Parses the command line, runs the command, and turns the outcome into an exit status.
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help and version go to standard output with status 0; usage errors to standard error with 2.

@@ -24,10 +24,12 @@ pub fn terminal_width() -> usize {
 }
 
 #[cfg(unix)]
+#[allow(unsafe_code)] // One ioctl asking the terminal for its size.
 fn terminal_columns() -> Option<usize> {
+    // SAFETY: `winsize` is four integers, for which all-zero bytes are a valid value.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ only writes a `winsize` into the struct it is given, which outlives the call;
     // on a descriptor that is not a terminal it fails and the struct is not read.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     let status = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) };
     (status == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
