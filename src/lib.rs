@@ -30,6 +30,9 @@
 //! (`include/pieces_os_client.h`), built on the JSON-text endpoints and the subscriptions of [`stream`].
 
 #![deny(missing_docs)]
+// `unsafe` lives in `ffi` (the C boundary, where every block carries its `// SAFETY:` reason) and in the
+// few functions that allow it one by one, each with its reason; everywhere else it does not compile.
+#![deny(unsafe_code)]
 
 pub mod client;
 pub mod config;

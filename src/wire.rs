@@ -23,6 +23,7 @@ pub(crate) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -
 ///
 /// The text holds no NUL byte: it is valid JSON, where U+0000 can only appear escaped (a raw control
 /// character inside a string is refused, and outside strings only whitespace and structure are allowed).
+#[allow(unsafe_code)] // One unchecked conversion, after the whole body was checked.
 pub(crate) fn checked_text<S: DeserializeOwned>(endpoint: &'static str, body: Vec<u8>) -> Result<String> {
     decode::<S>(endpoint, &body)?;
     // serde_json checks the UTF-8 of the strings it keeps (keys, required fields), not of those a shape

@@ -1,8 +1,8 @@
 //! The local stand-in PiecesOS: the conversation-messages API on 127.0.0.1, for tests, examples,
 //! benchmarks and users' own tests (cargo feature `server`).
 //!
-//! It follows what PiecesOS puts on the wire (`reference/wire-format.md` of the design notes), not what any
-//! client expects: messages are stored and checked as raw JSON, every key a client sends is kept, and
+//! It follows what PiecesOS puts on the wire (as the official SDKs' models and their users' reports show
+//! it), not what any client expects: messages are stored and checked as raw JSON, every key a client sends is kept, and
 //! errors are `500 text/plain` as PiecesOS sends them.
 //!
 //! ```
@@ -59,8 +59,10 @@
 //! answered 503 and closed. Every thread is named `psrv<N>-…`, where `N` numbers the servers of the
 //! process, and every one is joined by [`Server::stop`].
 //!
-//! When [`ServerConfig::application_id`] is set, every request (the WebSocket upgrade, health and version
-//! included) must carry it in [`ServerConfig::api_key_header`], else the answer is 401 text/plain.
+//! When [`ServerConfig::application_id`] is set, every request (the WebSocket upgrade included) must carry
+//! it in [`ServerConfig::api_key_header`], else the answer is 401 text/plain. The exceptions are the
+//! routes under `/.well-known/` (health and version), which the official clients probe without
+//! credentials while they look for PiecesOS.
 //! Faults and the delay are applied before that check, so they hit unauthenticated requests too.
 
 mod faults;
@@ -116,7 +118,8 @@ static SERVER_NUMBER: AtomicU64 = AtomicU64::new(0);
 pub struct ServerConfig {
     /// The port on 127.0.0.1; 0 picks a free one (see [`Server::port`]).
     pub port: u16,
-    /// When set, every request must carry this value in [`Self::api_key_header`], else it gets 401.
+    /// When set, every request but those under `/.well-known/` (health and version) must carry this value
+    /// in [`Self::api_key_header`], else it gets 401.
     pub application_id: Option<String>,
     /// The header that carries [`Self::application_id`] (names compare case-insensitively).
     pub api_key_header: String,
@@ -536,6 +539,7 @@ impl Drop for Server {
 
 /// Wakes the accept thread blocked in `accept`: by connecting to it, and on Linux also by shutting the
 /// listening socket down (which makes a blocked `accept` fail), in case the connect cannot be made.
+#[allow(unsafe_code)] // libc::shutdown on a descriptor the listener owns.
 fn wake_accept(port: u16, listener: Option<&TcpListener>) {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let _ = TcpStream::connect_timeout(&address, Duration::from_secs(1));
