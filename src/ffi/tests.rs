@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::*;
 
-/// The exported functions the contract (DESIGN.md) fixes.
+/// The exported functions whose names are a contract with users (the README's C API section lists them);
+/// they may gain siblings, never lose or rename one.
 const CONTRACT: [&str; 13] = [
     "pieces_version",
     "pieces_client_new",
