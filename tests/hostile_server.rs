@@ -5,7 +5,6 @@
 //! This test binary counts every allocation (see [`Counting`]), so that "no allocation is sized by a
 //! number the server sent" is checked by what was allocated, not by timing.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,57 +16,9 @@ use std::time::{Duration, Instant};
 use pieces_os_client::error::MAX_SERVER_TEXT_BYTES;
 use pieces_os_client::{Client, ClientConfig, Error, StreamConfig, SubscriptionEvent, Transferables};
 
-/// Counts the bytes allocated now and the most allocated at once since [`Counting::reset_peak`].
-struct Counting;
+mod common;
 
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is passed on to the system allocator unchanged; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's layout.
-        let pointer = unsafe { System.alloc(layout) };
-        if !pointer.is_null() {
-            Counting::added(layout.size());
-        }
-        pointer
-    }
-
-    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(pointer, layout) };
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded with the caller's pointer, layout and size.
-        let moved = unsafe { System.realloc(pointer, layout, new_size) };
-        if !moved.is_null() {
-            ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-            Counting::added(new_size);
-        }
-        moved
-    }
-}
-
-impl Counting {
-    fn added(size: usize) {
-        let now = ALLOCATED.fetch_add(size, Ordering::Relaxed) + size;
-        PEAK.fetch_max(now, Ordering::Relaxed);
-    }
-
-    /// Starts a new peak from what is allocated now; returns that baseline.
-    fn reset_peak() -> usize {
-        let now = ALLOCATED.load(Ordering::Relaxed);
-        PEAK.store(now, Ordering::Relaxed);
-        now
-    }
-
-    fn peak() -> usize {
-        PEAK.load(Ordering::Relaxed)
-    }
-}
+use common::counting::Counting;
 
 #[global_allocator]
 static COUNTING: Counting = Counting;
@@ -274,6 +225,7 @@ fn assert_healthy(client: &Client) {
 
 #[test]
 fn a_declared_length_over_the_limit_fails_at_once_before_the_body_is_read() {
+    let _serial = common::counting::serial();
     let server = Scripted::start(first_connections(1, |mut stream| {
         read_head(&mut stream);
         // 5 GB announced, a few bytes sent, and the connection held open.
@@ -303,6 +255,7 @@ fn a_declared_length_over_the_limit_fails_at_once_before_the_body_is_read() {
 
 #[test]
 fn a_huge_declared_length_is_never_allocated_even_without_a_limit() {
+    let _serial = common::counting::serial();
     for declared in [1u64 << 30, 1 << 62, u64::MAX] {
         let server = Scripted::start(first_connections(1, move |mut stream| {
             read_head(&mut stream);
@@ -346,6 +299,7 @@ fn drip(stream: &mut TcpStream, bytes: &[u8], pause: Duration) {
 
 #[test]
 fn a_dripping_upgrade_answer_times_out_at_the_connect_limit() {
+    let _serial = common::counting::serial();
     let server = Scripted::start(first_connections(1, |mut stream| {
         let Some(head) = read_head(&mut stream) else {
             return;
@@ -391,6 +345,7 @@ fn dripping_frame(mut stream: TcpStream) {
 
 #[test]
 fn a_dripping_frame_cannot_hold_a_read_past_its_deadline_or_the_idle_limit() {
+    let _serial = common::counting::serial();
     let server = Scripted::start(first_connections(1, dripping_frame));
     let client = Client::new(ClientConfig::default().with_base_url(&server.url).with_stream(
         StreamConfig::default().with_liveness(Duration::from_millis(200), Duration::from_millis(700)),
@@ -418,6 +373,7 @@ fn a_dripping_frame_cannot_hold_a_read_past_its_deadline_or_the_idle_limit() {
 
 #[test]
 fn a_blocked_identifier_stream_can_be_stopped_from_another_thread() {
+    let _serial = common::counting::serial();
     let server = Scripted::start(|_, stream| behave(stream));
     let client = client(&server.url);
     let mut stream = client.stream_identifiers().unwrap();
@@ -479,6 +435,7 @@ fn answer_once(status: &'static str, body: Vec<u8>) -> impl Fn(usize, TcpStream)
 
 #[test]
 fn a_huge_version_answer_is_an_error_of_bounded_size_in_rust_and_in_c() {
+    let _serial = common::counting::serial();
     let mut version = b"12.".to_vec();
     version.extend(std::iter::repeat_n(b'9', 4 << 20));
     let server = Scripted::start(answer_once("200 OK", version.clone()));
@@ -523,6 +480,7 @@ fn a_huge_version_answer_is_an_error_of_bounded_size_in_rust_and_in_c() {
 
 #[test]
 fn a_huge_error_body_is_cut_in_the_error() {
+    let _serial = common::counting::serial();
     let server = Scripted::start(answer_once("500 Internal Server Error", vec![b'e'; 8 << 20]));
     let client = client(&server.url);
     let err = bounded("an 8 MB error body", || {
@@ -538,6 +496,7 @@ fn a_huge_error_body_is_cut_in_the_error() {
 
 #[test]
 fn a_refused_upgrade_with_a_long_body_is_cut_in_the_error() {
+    let _serial = common::counting::serial();
     let server = Scripted::start(first_connections(1, |mut stream| {
         read_head(&mut stream);
         let body = "no stream here ".repeat(4000);
@@ -559,6 +518,7 @@ fn a_refused_upgrade_with_a_long_body_is_cut_in_the_error() {
 
 #[test]
 fn a_frame_that_does_not_decode_quotes_little_of_itself() {
+    let _serial = common::counting::serial();
     let server = Scripted::start(first_connections(1, |mut stream| {
         let Some(head) = read_head(&mut stream) else {
             return;
@@ -613,6 +573,7 @@ fn storm_client(url: &str, max_attempts: u32) -> Client {
 
 #[test]
 fn connections_that_fail_right_after_the_handshake_count_as_failed_attempts() {
+    let _serial = common::counting::serial();
     // Every connection upgrades fine and then sends a frame that is not UTF-8 text.
     let server = Scripted::start(|_, mut stream| {
         let Some(head) = read_head(&mut stream) else {
@@ -664,6 +625,7 @@ fn connections_that_fail_right_after_the_handshake_count_as_failed_attempts() {
 
 #[test]
 fn a_connection_that_proved_healthy_resets_the_count() {
+    let _serial = common::counting::serial();
     // Every connection sends its full frame, stays up well beyond retry_max (100 ms), and closes.
     let server = Scripted::start(|_, mut stream| {
         let Some(head) = read_head(&mut stream) else {
