@@ -30,6 +30,7 @@ Options:
   --delay-ms N          wait N ms before every answer (default 0)
   --ws-drop-after N     drop each WebSocket after sending it N frames (default 0: never)
   --ws-drop-mode MODE   close (a Close frame, code 1001) or cut (TCP shutdown, no Close frame)
+  --max-body-bytes N    largest request body accepted, else 413 (default 33554432: 32 MiB)
   --help                print this and exit
 
 Values may also be written --flag=value.";
@@ -47,6 +48,7 @@ const FLAGS: &[&str] = &[
     "--delay-ms",
     "--ws-drop-after",
     "--ws-drop-mode",
+    "--max-body-bytes",
 ];
 
 /// Parses a flag's value, naming the flag in the error.
@@ -95,6 +97,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             "--delay-ms" => faults.delay = Duration::from_millis(number(&flag, &value)?),
             "--ws-drop-after" => faults.ws_drop_after = number(&flag, &value)?,
             "--ws-drop-mode" => faults.ws_drop_mode = value.parse::<DropMode>()?,
+            "--max-body-bytes" => config = config.with_max_body_bytes(number(&flag, &value)?),
             // FLAGS and this match list the same flags.
             _ => return Err(format!("unknown option {flag}")),
         }
@@ -172,6 +175,8 @@ mod tests {
             "2",
             "--ws-drop-mode",
             "cut",
+            "--max-body-bytes",
+            "1000",
         ])
         .unwrap();
         assert_eq!(
@@ -183,6 +188,7 @@ mod tests {
                 .with_application_id("app")
                 .with_api_key_header("application")
                 .with_version("12.0.1")
+                .with_max_body_bytes(1000)
                 .with_faults(FaultConfig {
                     fail_every: 3,
                     delay: Duration::from_millis(40),
