@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 
 use pieces_os_client::models::{SearchInput, SeededConversationMessage};
 use pieces_os_client::server::{DropMode, FaultConfig, Server, ServerConfig};
-use pieces_os_client::{Client, ClientConfig, Error, LiveIds, StreamConfig, SubscriptionEvent, Transferables};
+use pieces_os_client::{
+    Client, ClientConfig, Error, LiveIds, StreamConfig, SubscriptionEvent, Transferables,
+};
 
 /// What the body of an injected 500 says (see the stand-in's fault injection).
 const INJECTED: &str = "injected fault";
@@ -118,7 +120,13 @@ fn is_injected(error: &Error) -> bool {
 }
 
 /// One worker: creates, deletes, searches and snapshots its own messages, checking every answer.
-fn work(client: Client, worker: usize, deadline: Instant, tally: Arc<Tally>, all_live: Arc<Mutex<BTreeSet<String>>>) {
+fn work(
+    client: Client,
+    worker: usize,
+    deadline: Instant,
+    tally: Arc<Tally>,
+    all_live: Arc<Mutex<BTreeSet<String>>>,
+) {
     let token = format!("soakworker{worker}token");
     let mut mine: BTreeSet<String> = BTreeSet::new();
     let mut gone: Vec<String> = Vec::new();
@@ -217,11 +225,9 @@ fn main() {
         ..FaultConfig::default()
     }))
     .expect("the stand-in starts");
-    let client = Client::new(
-        ClientConfig::default().with_base_url(server.url()).with_stream(
-            StreamConfig::default().with_retry(Duration::from_millis(20), Duration::from_millis(500)),
-        ),
-    )
+    let client = Client::new(ClientConfig::default().with_base_url(server.url()).with_stream(
+        StreamConfig::default().with_retry(Duration::from_millis(20), Duration::from_millis(500)),
+    ))
     .expect("a valid configuration");
 
     let (rss_start, threads_start) = rss_and_threads();

@@ -170,7 +170,9 @@ fn an_expensive_search_does_not_block_writers() {
         let client = client.clone();
         thread::spawn(move || {
             let started = Instant::now();
-            let hits = client.search_messages_json(&input, Transferables::Exclude).unwrap();
+            let hits = client
+                .search_messages_json(&input, Transferables::Exclude)
+                .unwrap();
             (hits, started.elapsed())
         })
     };

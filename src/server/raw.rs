@@ -35,10 +35,17 @@ pub(crate) fn field<'a>(object: &Members<'a>, key: &str) -> Option<&'a RawValue>
     object.get(key).copied().filter(|value| value.get() != "null")
 }
 
-/// The object written back as text.
+/// The object written back as text, into a buffer sized for it up front: grown by doubling, the buffer
+/// of a long member would end up to twice the text.
 pub(crate) fn to_text(object: &Members<'_>) -> String {
-    // Writing a map of strings and raw values into a String cannot fail.
-    serde_json::to_string(object).unwrap_or_default()
+    let size = 2 + object
+        .iter()
+        .map(|(key, value)| key.len() + 4 + value.get().len())
+        .sum::<usize>();
+    let mut text = Vec::with_capacity(size);
+    // Writing a map of strings and raw values into a Vec cannot fail, and serde_json writes UTF-8.
+    let _ = serde_json::to_writer(&mut text, object);
+    String::from_utf8(text).unwrap_or_default()
 }
 
 /// The message `text` without the heavy content of `fragment.string` and `fragment.bytes` (see

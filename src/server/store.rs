@@ -45,10 +45,11 @@ impl Entry {
     fn from_text(id: String, full: String) -> Entry {
         let light = raw::without_heavy_content(&full).map(Arc::from);
         let text = raw::fragment_text(&full).map(String::into_boxed_str);
-        let folded = text.as_deref().and_then(|text| {
-            let lower = text.to_lowercase();
-            (lower != text).then(|| lower.into_boxed_str())
-        });
+        // Only a text that lowercasing changes gets a lowercase copy; finding out allocates nothing.
+        let folded = text
+            .as_deref()
+            .filter(|text| text.chars().any(|c| !c.to_lowercase().eq([c])))
+            .map(|text| text.to_lowercase().into_boxed_str());
         Entry {
             id,
             full: full.into(),
