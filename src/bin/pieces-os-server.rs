@@ -60,7 +60,7 @@ fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
 
 /// What the command line asks for: a configuration, or the usage text.
 enum Command {
-    Run(ServerConfig),
+    Run(Box<ServerConfig>),
     Help,
 }
 
@@ -102,7 +102,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Command, String> {
             _ => return Err(format!("unknown option {flag}")),
         }
     }
-    Ok(Command::Run(config.with_faults(faults)))
+    Ok(Command::Run(Box::new(config.with_faults(faults))))
 }
 
 fn main() -> ExitCode {
@@ -117,7 +117,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let server = match Server::start(config) {
+    let server = match Server::start(*config) {
         Ok(server) => server,
         Err(error) => {
             eprintln!("pieces-os-server: cannot start: {error}");
@@ -146,7 +146,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<ServerConfig, String> {
         match parse(args.iter().map(|arg| arg.to_string()))? {
-            Command::Run(config) => Ok(config),
+            Command::Run(config) => Ok(*config),
             Command::Help => Err("help".into()),
         }
     }
