@@ -126,6 +126,14 @@ fn upgrade_answer(head: &str) -> String {
     )
 }
 
+/// Reads an upgrade request and accepts it; `false` when the client hung up first.
+fn upgrade(stream: &mut TcpStream) -> bool {
+    let Some(head) = read_head(stream) else {
+        return false;
+    };
+    stream.write_all(upgrade_answer(&head).as_bytes()).is_ok()
+}
+
 /// A server-to-client text frame (unmasked, one fragment) announcing `length` bytes of payload.
 fn frame_header(length: usize) -> Vec<u8> {
     let mut header = vec![0x81];
@@ -330,10 +338,9 @@ fn a_dripping_upgrade_answer_times_out_at_the_connect_limit() {
 
 /// Completes the upgrade, then announces a frame of 4000 bytes and drips it a byte every 20 ms.
 fn dripping_frame(mut stream: TcpStream) {
-    let Some(head) = read_head(&mut stream) else {
+    if !upgrade(&mut stream) {
         return;
-    };
-    stream.write_all(upgrade_answer(&head).as_bytes()).unwrap();
+    }
     stream.write_all(&frame_header(4000)).unwrap();
     let payload = format!(r#"{{"iterable":[],"x":"{}"}}"#, "y".repeat(4000 - 20));
     drip(
@@ -520,10 +527,9 @@ fn a_refused_upgrade_with_a_long_body_is_cut_in_the_error() {
 fn a_frame_that_does_not_decode_quotes_little_of_itself() {
     let _serial = common::counting::serial();
     let server = Scripted::start(first_connections(1, |mut stream| {
-        let Some(head) = read_head(&mut stream) else {
+        if !upgrade(&mut stream) {
             return;
-        };
-        stream.write_all(upgrade_answer(&head).as_bytes()).unwrap();
+        }
         let payload = format!(r#"{{"iterable":"{}"}}"#, "z".repeat(1 << 20));
         stream.write_all(&text_frame(payload.as_bytes())).unwrap();
         until_hung_up(&mut stream);
@@ -576,10 +582,9 @@ fn connections_that_fail_right_after_the_handshake_count_as_failed_attempts() {
     let _serial = common::counting::serial();
     // Every connection upgrades fine and then sends a frame that is not UTF-8 text.
     let server = Scripted::start(|_, mut stream| {
-        let Some(head) = read_head(&mut stream) else {
+        if !upgrade(&mut stream) {
             return;
-        };
-        stream.write_all(upgrade_answer(&head).as_bytes()).unwrap();
+        }
         stream.write_all(&[0x81, 0x02, 0xff, 0xfe]).unwrap();
         until_hung_up(&mut stream);
     });
@@ -628,10 +633,9 @@ fn a_connection_that_proved_healthy_resets_the_count() {
     let _serial = common::counting::serial();
     // Every connection sends its full frame, stays up well beyond retry_max (100 ms), and closes.
     let server = Scripted::start(|_, mut stream| {
-        let Some(head) = read_head(&mut stream) else {
+        if !upgrade(&mut stream) {
             return;
-        };
-        stream.write_all(upgrade_answer(&head).as_bytes()).unwrap();
+        }
         stream.write_all(&text_frame(br#"{"iterable":[]}"#)).unwrap();
         thread::sleep(Duration::from_millis(250));
         // A Close frame, a moment for the client's reply, then the server hangs up.
