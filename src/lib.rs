@@ -60,3 +60,8 @@ pub use operation::Transferables;
 pub use ports::PortRange;
 pub use stream::{IdentifierStream, LiveIds, PullSubscription, Stopper, Subscription, SubscriptionEvent};
 pub use version::{Version, VersionRange};
+
+/// The README's Rust snippets, compiled as doctests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
