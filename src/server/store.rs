@@ -542,7 +542,9 @@ mod tests {
         let count = PARALLEL_SEED_MIN * 3 + 5;
         let first = store.seed_realistic(count, 11);
         let more = store.seed_realistic(7, 11);
-        let expected: Vec<Value> = (0..count + 7).map(|index| seed::realistic_message(index, 11)).collect();
+        let expected: Vec<Value> = (0..count + 7)
+            .map(|index| seed::realistic_message(index, 11))
+            .collect();
         let ids: Vec<&str> = expected.iter().map(|m| m["id"].as_str().unwrap()).collect();
         assert_eq!(first, ids[..count]);
         assert_eq!(more, ids[count..]);
