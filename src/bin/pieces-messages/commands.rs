@@ -14,7 +14,9 @@ use pieces_os_client::{Client, Error, Outdated, SubscriptionEvent, Transferables
 use serde_json::json;
 
 use super::args::{Cli, Command, RoleArg, VersionCheck};
-use super::errors::{CommandError, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_NOT_RUNNING, EXIT_OK};
+use super::errors::{
+    describe_stream, CommandError, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_NOT_RUNNING, EXIT_OK,
+};
 use super::ids::{Lookup, ShortIds};
 use super::output::{counted, fit, full_time, one_line, short_time, Screen, Table};
 use super::progress::Progress;
@@ -669,13 +671,13 @@ fn event_lines(event: &SubscriptionEvent, known: &mut Option<BTreeSet<String>>) 
         }
         SubscriptionEvent::Disconnected { error, retry_in } => vec![WatchLine::Trouble {
             head: "disconnected: ",
-            error: one_line(&super::errors::describe(error)),
+            error: one_line(&describe_stream(error)),
             tail: format!("; retrying in {:.1} s", retry_in.as_secs_f64()),
         }],
         SubscriptionEvent::Closed => vec![WatchLine::Note("stopped".to_owned())],
         SubscriptionEvent::Failed { error } => vec![WatchLine::Trouble {
             head: "gave up: ",
-            error: one_line(&super::errors::describe(error)),
+            error: one_line(&describe_stream(error)),
             tail: String::new(),
         }],
         _ => Vec::new(),
@@ -744,9 +746,9 @@ mod tests {
         let lines = event_lines(&event, &mut None);
         let (head, body, tail) = lines[0].parts();
         assert_eq!(head, "disconnected: ");
-        assert!(body.starts_with("PiecesOS is not reachable at ws://"), "{body}");
+        assert_eq!(body, "PiecesOS is not reachable: connection refused");
         assert_eq!(tail, "; retrying in 1.5 s");
-        let line = fit(&format!("10:22:31 {head}"), &body, &tail, 60);
+        let line = fit(&format!("10:22:31 {head}"), &body, &tail, 50);
         assert!(line.ends_with("…; retrying in 1.5 s"), "{line}");
     }
 

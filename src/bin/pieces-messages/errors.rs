@@ -177,6 +177,21 @@ pub fn describe(error: &Error) -> String {
     }
 }
 
+/// A failure of the identifier stream, for a line of `watch`: without the URL, which its `connected to`
+/// line has shown, so that what went wrong keeps its room on a terminal line.
+pub fn describe_stream(error: &Error) -> String {
+    match error {
+        Error::Connection { reason, .. } => format!("PiecesOS is not reachable: {reason}"),
+        Error::WebSocket {
+            status: Some(status),
+            reason,
+            ..
+        } => format!("HTTP {status}: {reason}"),
+        Error::WebSocket { reason, .. } => reason.clone(),
+        other => describe(other),
+    }
+}
+
 /// ` at line L column C`, or nothing when the problem is not tied to a position.
 fn position(line: usize, column: usize) -> String {
     if line == 0 {
@@ -249,6 +264,34 @@ mod tests {
         );
         assert_eq!(error.code(), EXIT_USAGE);
         assert_eq!(error.json().unwrap()["argument"], "base_url");
+    }
+
+    #[test]
+    fn stream_failures_leave_the_url_out() {
+        let url = "ws://127.0.0.1:39300/messages/stream/identifiers".to_owned();
+        let refused = Error::Connection {
+            url: url.clone(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(
+            describe_stream(&refused),
+            "PiecesOS is not reachable: connection refused"
+        );
+        let refused_upgrade = Error::WebSocket {
+            url: url.clone(),
+            status: Some(404),
+            reason: "the upgrade was refused".into(),
+        };
+        assert_eq!(
+            describe_stream(&refused_upgrade),
+            "HTTP 404: the upgrade was refused"
+        );
+        let cut = Error::WebSocket {
+            url,
+            status: None,
+            reason: "the server cut the connection".into(),
+        };
+        assert_eq!(describe_stream(&cut), "the server cut the connection");
     }
 
     #[test]
