@@ -1292,3 +1292,95 @@ fn the_stand_in_program_seeds_with_progress_and_serves_the_version_asked_for() {
     assert_eq!(lines[0], "seeding 1500 messages", "{progress}");
     assert!(lines[1].starts_with("seeded 1500 messages in "), "{progress}");
 }
+
+// ---- the README -------------------------------------------------------------------------------------
+
+/// One `console` block of the README that a marker asks to check: where it runs, and each command with
+/// the output the README shows for it.
+struct Example {
+    on_terminal: bool,
+    runs: Vec<(String, String)>,
+}
+
+/// The blocks of `readme` that follow `<!-- checked: terminal -->` or `<!-- checked: pipe -->`.
+fn checked_examples(readme: &str) -> Vec<Example> {
+    let mut examples = Vec::new();
+    let mut rest = readme;
+    while let Some(start) = rest.find("<!-- checked: ") {
+        rest = &rest[start + "<!-- checked: ".len()..];
+        let (place, after) = rest
+            .split_once(" -->\n```console\n")
+            .expect("a console block after the marker");
+        let (block, after) = after.split_once("\n```\n").expect("the end of the block");
+        rest = after;
+        let mut runs: Vec<(String, String)> = Vec::new();
+        for line in block.lines() {
+            match line.strip_prefix("$ ") {
+                Some(command) => runs.push((command.to_owned(), String::new())),
+                None => {
+                    let (_, output) = runs.last_mut().expect("a command before its output");
+                    output.push_str(line);
+                    output.push('\n');
+                }
+            }
+        }
+        examples.push(Example {
+            on_terminal: match place {
+                "terminal" => true,
+                "pipe" => false,
+                other => panic!("unknown place {other:?}"),
+            },
+            runs,
+        });
+    }
+    examples
+}
+
+/// The README's command-line examples are output of the programs as they are: each checked block is
+/// run, in order, through `sh` against `pieces-os-server --seed 5` (that is, the stand-in with five
+/// realistic messages of seed 0), on a terminal of 100 columns or in a pipe, and must print exactly what
+/// the README shows (with the stand-in's port written as 39300).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_readme_shows_real_output() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let examples = checked_examples(&readme);
+    assert!(examples.len() >= 3, "the README's checked examples are gone");
+    let server = Server::start(ServerConfig::default().with_seed_messages(5)).unwrap();
+    let bin_dir = std::path::Path::new(BINARY).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut differences = String::new();
+    for example in &examples {
+        for (line, expected) in &example.runs {
+            let mut shell = Command::new("sh");
+            shell
+                .arg("-c")
+                .arg(format!("{line} 2>&1"))
+                .env("PATH", &path)
+                .env("PIECES_OS_URL", server.url())
+                .env_remove("PIECES_OS_PORTS")
+                .env_remove("PIECES_OS_APPLICATION_ID")
+                .env_remove("COLUMNS")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let output = if example.on_terminal {
+                terminal::run(shell, 100).1
+            } else {
+                stdout(&run(shell))
+            };
+            let output = output.replace(&format!("127.0.0.1:{}", server.port()), "127.0.0.1:39300");
+            if &output != expected {
+                differences.push_str(&format!("$ {line}\n--- README\n{expected}--- actual\n{output}\n"));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "the README differs from a run:\n{differences}"
+    );
+}
