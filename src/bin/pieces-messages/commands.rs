@@ -256,12 +256,7 @@ fn list(
                 .snapshot_messages_json(transferables)
                 .map_err(failed())?
         };
-        if filter.is_none() {
-            writeln!(out, "{body}")?;
-        } else {
-            writeln!(out, "{}", filter.list_json(&body).map_err(failed())?)?;
-        }
-        return Ok(EXIT_OK);
+        return write_json(out, &body, filter, Filter::list_json, failed());
     }
     let all = {
         let _progress = cx.progress("reading messages");
@@ -335,6 +330,22 @@ fn list(
             let conversations = counted(groups.len(), "conversation", "conversations");
             writeln!(out, "\n{shown} in {conversations}")?;
         }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Writes the server's JSON `body` as it is, or what `select` keeps of it when `filter` asks for a part.
+fn write_json<'f>(
+    out: &mut impl Write,
+    body: &str,
+    filter: Filter<'f>,
+    select: impl FnOnce(&Filter<'f>, &str) -> Result<String, Error>,
+    failed: impl FnOnce(Error) -> CommandError,
+) -> Result<u8, CommandError> {
+    if filter.is_none() {
+        writeln!(out, "{body}")?;
+    } else {
+        writeln!(out, "{}", select(&filter, body).map_err(failed)?)?;
     }
     Ok(EXIT_OK)
 }
@@ -493,12 +504,7 @@ fn search(
                 .search_messages_json(&input_json, transferables)
                 .map_err(failed())?
         };
-        if filter.is_none() {
-            writeln!(out, "{body}")?;
-        } else {
-            writeln!(out, "{}", filter.search_json(&body).map_err(failed())?)?;
-        }
-        return Ok(EXIT_OK);
+        return write_json(out, &body, filter, Filter::search_json, failed());
     }
     let all = {
         let _progress = cx.progress("searching");
