@@ -112,6 +112,12 @@ enum pieces_status
      * is too old; `"client"`: this library is too old), and its message says the same.
      */
     PIECES_STATUS_INCOMPATIBLE_VERSION = 16,
+    /**
+     * The library could not do its own part of the work (the system refused it a thread, or it could
+     * not write a value as JSON text); nothing about the arguments or the server was wrong. The last
+     * error's `message` says what failed.
+     */
+    PIECES_STATUS_INTERNAL = 17,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -418,11 +424,11 @@ pieces_status pieces_messages_search(const pieces_client *client,
  *
  * The object has `kind` (a short stable name: `null_parameter`, `invalid_utf8`, `invalid_json`,
  * `invalid_input`, `connection`, `timeout`, `http_status`, `decode`, `websocket`, `body_too_large`,
- * `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, …) and `message`
- * (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's text body),
- * `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON problem),
- * `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery tried),
- * `found`, `required` and `update` (of an incompatible version).
+ * `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, `internal`, …)
+ * and `message` (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's
+ * text body), `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON
+ * problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery
+ * tried), `found`, `required` and `update` (of an incompatible version).
  *
  * # Ownership
  * The string belongs to the library: do not free it. It stays valid until the next call of a

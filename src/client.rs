@@ -1,18 +1,23 @@
 //! [`Client`]: one configured connection pool to PiecesOS, shared by every endpoint.
 //!
 //! The endpoints themselves live in [`crate::messages`] (HTTP), [`crate::health`] and [`crate::stream`]
-//! (WebSocket); this module owns what they have in common: the ureq `Agent`, the base URL (given, or
-//! discovered and cached), and the one exchange function that sends a request and turns every answer
-//! into bytes or a precise [`Error`].
+//! (WebSocket), and every request they make is a row of one table of operations (method, path, name);
+//! this module owns what they have in common: the ureq `Agent`, the base URL (given, or discovered and
+//! cached), and the one exchange function that sends a request and turns every answer into bytes or a
+//! precise [`Error`].
 
 use std::io::Read;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::config::{ClientConfig, Target};
-use crate::discovery::{self, PortRange, Probe, UrlSource};
+use crate::config::{ClientConfig, Target, UrlSource};
+use crate::discovery::{self, Probe};
 use crate::error::{Error, Result, MAX_ERROR_BODY_BYTES};
+use crate::operation::{Method, Operation, Transferables};
+use crate::ports::PortRange;
+use crate::sync::lock;
+use crate::url::loopback_url;
 
 /// A blocking client for PiecesOS.
 ///
@@ -78,22 +83,44 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// HTTP method of an [`Exchange`]; PiecesOS's message endpoints use only these two.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Method {
-    Get,
-    Post,
+/// One request to PiecesOS: a row of the table of operations, and what fills it in.
+pub(crate) struct Request<'a> {
+    operation: &'static Operation,
+    /// Fills `{message}` in the operation's path.
+    message_id: Option<&'a str>,
+    transferables: Transferables,
+    /// A JSON body, sent with `Content-Type: application/json`.
+    json_body: Option<&'a [u8]>,
 }
 
-/// One request to PiecesOS, as an endpoint function describes it.
-pub(crate) struct Exchange<'a> {
-    /// The documented operation name, used in every error.
-    pub endpoint: &'static str,
-    pub method: Method,
-    /// Path and query, already encoded, starting with `/`.
-    pub path_and_query: &'a str,
-    /// A JSON body, sent with `Content-Type: application/json`.
-    pub json_body: Option<&'a [u8]>,
+impl<'a> Request<'a> {
+    /// A request for `operation`, without a message id, transferables or body yet.
+    pub(crate) fn new(operation: &'static Operation) -> Self {
+        Request {
+            operation,
+            message_id: None,
+            transferables: Transferables::Default,
+            json_body: None,
+        }
+    }
+
+    /// The message id that fills the path's `{message}`.
+    pub(crate) fn message_id(mut self, id: &'a str) -> Self {
+        self.message_id = Some(id);
+        self
+    }
+
+    /// The `transferables` query, for operations that take it.
+    pub(crate) fn transferables(mut self, transferables: Transferables) -> Self {
+        self.transferables = transferables;
+        self
+    }
+
+    /// The JSON body.
+    pub(crate) fn json_body(mut self, body: &'a [u8]) -> Self {
+        self.json_body = Some(body);
+        self
+    }
 }
 
 impl Client {
@@ -209,7 +236,7 @@ impl Client {
                 .map(|id| (config.api_key_header.as_str(), id)),
         };
         let port = discovery::scan(ports, &probe, cancel).ok_or(Error::NotRunning { scanned: ports })?;
-        let url = discovery::url_for_port(port);
+        let url = loopback_url(port);
         *found = Some(url.clone());
         Ok(url)
     }
@@ -224,32 +251,34 @@ impl Client {
     /// A discovering client whose connection is refused scans again; when PiecesOS is found elsewhere
     /// the request is sent there once (a refused connection never carried it, so this is safe for every
     /// method), and when it is found nowhere the answer is [`Error::NotRunning`].
-    pub(crate) fn exchange(&self, exchange: Exchange<'_>) -> Result<Vec<u8>> {
+    pub(crate) fn exchange(&self, request: Request<'_>) -> Result<Vec<u8>> {
         let base_url = self.base_url()?;
-        match self.send_to(&base_url, &exchange) {
-            Err(Failure::Refused(error)) if self.discovers() => {
+        match self.send_to(&base_url, &request) {
+            Err(SendError::Refused(error)) if self.discovers() => {
                 let moved_to = self.base_url_after(Some(&base_url), None)?;
                 if moved_to == base_url {
                     return Err(error);
                 }
-                self.send_to(&moved_to, &exchange).map_err(Failure::into_error)
+                self.send_to(&moved_to, &request).map_err(SendError::into_error)
             }
-            other => other.map_err(Failure::into_error),
+            other => other.map_err(SendError::into_error),
         }
     }
 
-    fn send_to(&self, base_url: &str, exchange: &Exchange<'_>) -> std::result::Result<Vec<u8>, Failure> {
-        let url = format!("{base_url}{}", exchange.path_and_query);
+    fn send_to(&self, base_url: &str, request: &Request<'_>) -> std::result::Result<Vec<u8>, SendError> {
+        let operation = request.operation;
+        let path = operation.path_and_query(request.message_id, request.transferables);
+        let url = format!("{base_url}{path}");
         let config = &self.inner.config;
         let started = Instant::now();
-        let log = |outcome: std::fmt::Arguments<'_>| log_exchange(exchange.method, &url, outcome, started);
-        let sent = match exchange.method {
+        let log = |outcome: std::fmt::Arguments<'_>| log_exchange(operation.method, &url, outcome, started);
+        let sent = match operation.method {
             Method::Get => self.with_api_key(self.inner.agent.get(&url)).call(),
             Method::Post => {
-                let request = self.with_api_key(self.inner.agent.post(&url));
-                match exchange.json_body {
-                    Some(body) => request.header("Content-Type", "application/json").send(body),
-                    None => request.send_empty(),
+                let builder = self.with_api_key(self.inner.agent.post(&url));
+                match request.json_body {
+                    Some(body) => builder.header("Content-Type", "application/json").send(body),
+                    None => builder.send_empty(),
                 }
             }
         };
@@ -257,9 +286,9 @@ impl Client {
             log(format_args!("{err}"));
             match &err {
                 ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    Failure::Refused(self.transport_error(&url, exchange.endpoint, err))
+                    SendError::Refused(self.transport_error(&url, operation.name, err))
                 }
-                _ => Failure::Other(self.transport_error(&url, exchange.endpoint, err)),
+                _ => SendError::Other(self.transport_error(&url, operation.name, err)),
             }
         })?;
         let status = response.status();
@@ -267,8 +296,8 @@ impl Client {
             let body = read_error_body(response.body_mut().as_reader());
             let length = body.len();
             log(format_args!("{status}, {length} bytes"));
-            return Err(Failure::Other(Error::HttpStatus {
-                endpoint: exchange.endpoint,
+            return Err(SendError::Other(Error::HttpStatus {
+                endpoint: operation.name,
                 status: status.as_u16(),
                 body,
             }));
@@ -290,7 +319,7 @@ impl Client {
             .read_to_end(&mut body)
             .map_err(|err| {
                 log(format_args!("{status}, then {err}"));
-                Failure::Other(self.transport_error(&url, exchange.endpoint, ureq::Error::from(err)))
+                SendError::Other(self.transport_error(&url, operation.name, ureq::Error::from(err)))
             })?;
         log(format_args!("{status}, {} bytes", body.len()));
         Ok(body)
@@ -305,39 +334,39 @@ impl Client {
         }
     }
 
-    /// Turns a ureq failure into the error a user can act on.
+    /// Turns a ureq failure into the error a user can act on, keeping it as the source.
     fn transport_error(&self, url: &str, endpoint: &'static str, err: ureq::Error) -> Error {
         let config = &self.inner.config;
-        let connection = |reason: String| Error::Connection {
+        let timeout = |after| Error::Timeout {
             url: url.to_owned(),
-            reason,
+            after,
         };
         match err {
-            ureq::Error::Timeout(which) => Error::Timeout {
-                url: url.to_owned(),
-                after: match which {
-                    ureq::Timeout::Connect | ureq::Timeout::Resolve => Some(config.connect_timeout),
-                    _ => config.request_timeout,
-                },
-            },
+            ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+                timeout(Some(config.connect_timeout))
+            }
+            ureq::Error::Timeout(_) => timeout(config.request_timeout),
             ureq::Error::BodyExceedsLimit(limit) => Error::BodyTooLarge { endpoint, limit },
-            ureq::Error::HostNotFound => connection("host not found".to_owned()),
-            ureq::Error::Io(io) => match io.kind() {
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => Error::Timeout {
-                    url: url.to_owned(),
-                    after: config.request_timeout,
-                },
-                std::io::ErrorKind::ConnectionRefused => connection("connection refused".to_owned()),
-                std::io::ErrorKind::ConnectionReset => {
-                    connection("connection reset by the server".to_owned())
-                }
-                std::io::ErrorKind::UnexpectedEof => {
-                    connection("the server closed the connection before the answer was complete".to_owned())
-                }
-                _ => connection(io.to_string()),
-            },
-            ureq::Error::Protocol(protocol) => connection(format!("malformed HTTP answer: {protocol}")),
-            other => connection(other.to_string()),
+            ureq::Error::HostNotFound => Error::connection(url, "host not found", Some(Box::new(err))),
+            ureq::Error::Io(io) => {
+                let reason = match io.kind() {
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                        return timeout(config.request_timeout)
+                    }
+                    std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                    std::io::ErrorKind::ConnectionReset => "connection reset by the server".to_owned(),
+                    std::io::ErrorKind::UnexpectedEof => {
+                        "the server closed the connection before the answer was complete".to_owned()
+                    }
+                    _ => io.to_string(),
+                };
+                Error::connection(url, reason, Some(Box::new(io)))
+            }
+            ureq::Error::Protocol(ref protocol) => {
+                let reason = format!("malformed HTTP answer: {protocol}");
+                Error::connection(url, reason, Some(Box::new(err)))
+            }
+            other => Error::connection(url, other.to_string(), Some(Box::new(other))),
         }
     }
 }
@@ -359,22 +388,17 @@ fn log_exchange(method: Method, url: &str, outcome: std::fmt::Arguments<'_>, sta
 }
 
 /// Why [`Client::send_to`] failed: refused connections are told apart, since they may mean PiecesOS moved.
-enum Failure {
+enum SendError {
     Refused(Error),
     Other(Error),
 }
 
-impl Failure {
+impl SendError {
     fn into_error(self) -> Error {
         match self {
-            Failure::Refused(error) | Failure::Other(error) => error,
+            SendError::Refused(error) | SendError::Other(error) => error,
         }
     }
-}
-
-/// Locks the discovered URL; the lock guards a plain `Option<String>`, which a panic cannot leave torn.
-fn lock(found: &Mutex<Option<String>>) -> MutexGuard<'_, Option<String>> {
-    found.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Reads at most [`MAX_ERROR_BODY_BYTES`] of an error body as text; an error body that cannot be read

@@ -18,13 +18,15 @@
 //! assert_eq!(config, same);
 //! ```
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::discovery::{DiscoveryConfig, PortRange, UrlSource, DEFAULT_PORTS, PIECES_OS_PORTS_ENV};
 use crate::error::{Error, Result};
-use crate::health::VersionRange;
+use crate::ports::{PortRange, DEFAULT_PORTS};
+use crate::url::validate_base_url;
+use crate::version::VersionRange;
 
 /// The environment variable that names the PiecesOS base URL when the configuration does not (see
 /// [`crate::discovery`] for the whole order).
@@ -43,6 +45,17 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default limit on a whole request, from connecting to the last byte of the body.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The environment variable that narrows or moves the range of ports scanned, as `START-END` (both
+/// included) or a single port, when [`DiscoveryConfig::ports`] is not set.
+pub const PIECES_OS_PORTS_ENV: &str = "PIECES_OS_PORTS";
+
+/// Default limit on the TCP connection to one port during a scan. A closed loopback port refuses at
+/// once; the limit only matters for ports whose connection attempts are dropped.
+pub const DEFAULT_PROBE_CONNECT_TIMEOUT: Duration = Duration::from_millis(50);
+
+/// Default limit on the health answer of a port that accepted the connection.
+pub const DEFAULT_PROBE_ANSWER_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// Settings of a [`Client`](crate::Client). Build it with [`ClientConfig::default`] and the `with_*`
 /// methods, or decode it from JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,10 +72,10 @@ pub struct ClientConfig {
     /// The name of the header that carries [`Self::application_id`].
     pub api_key_header: String,
     /// Limit on opening a TCP connection.
-    #[serde(rename = "connect_timeout_ms", with = "millis")]
+    #[serde(rename = "connect_timeout_ms", with = "crate::millis")]
     pub connect_timeout: Duration,
     /// Limit on a whole request; `None` (JSON `null`) means no limit.
-    #[serde(rename = "request_timeout_ms", with = "optional_millis")]
+    #[serde(rename = "request_timeout_ms", with = "crate::millis::optional")]
     pub request_timeout: Option<Duration>,
     /// The largest response body accepted, in bytes.
     pub max_body_bytes: u64,
@@ -85,19 +98,19 @@ pub struct ClientConfig {
 #[non_exhaustive]
 pub struct StreamConfig {
     /// Delay before the first reconnection attempt; it doubles after each failed attempt.
-    #[serde(rename = "retry_initial_ms", with = "millis")]
+    #[serde(rename = "retry_initial_ms", with = "crate::millis")]
     pub retry_initial: Duration,
     /// Upper bound of the delay between attempts.
-    #[serde(rename = "retry_max_ms", with = "millis")]
+    #[serde(rename = "retry_max_ms", with = "crate::millis")]
     pub retry_max: Duration,
     /// How many connection attempts in a row may fail before a subscription gives up with a terminal
     /// `Failed` event; `None` retries forever. A successful connection resets the count.
     pub max_attempts: Option<u32>,
     /// How often a ping is sent on a quiet connection.
-    #[serde(rename = "ping_interval_ms", with = "millis")]
+    #[serde(rename = "ping_interval_ms", with = "crate::millis")]
     pub ping_interval: Duration,
     /// After this long without any frame (pongs included) a connection counts as lost.
-    #[serde(rename = "idle_timeout_ms", with = "millis")]
+    #[serde(rename = "idle_timeout_ms", with = "crate::millis")]
     pub idle_timeout: Duration,
     /// How many events a pull subscription holds before its thread stops reading the socket until the
     /// consumer takes one (back-pressure: nothing is dropped).
@@ -184,6 +197,75 @@ impl StreamConfig {
     }
 }
 
+/// How a [`Client`](crate::Client) without a base URL finds PiecesOS (JSON key `discovery` of the
+/// client configuration; keys `ports` (`"START-END"` or `null`), `connect_timeout_ms`,
+/// `answer_timeout_ms`, `use_environment`). See the [module documentation](self).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DiscoveryConfig {
+    /// The ports scanned. `None` (JSON `null`) takes [`PIECES_OS_PORTS_ENV`] from the environment, else
+    /// [`DEFAULT_PORTS`].
+    pub ports: Option<PortRange>,
+    /// Limit on the TCP connection to one port.
+    #[serde(rename = "connect_timeout_ms", with = "crate::millis")]
+    pub connect_timeout: Duration,
+    /// Limit on the health answer of a port that accepted the connection.
+    #[serde(rename = "answer_timeout_ms", with = "crate::millis")]
+    pub answer_timeout: Duration,
+    /// Whether `PIECES_OS_URL` and `PIECES_OS_PORTS` are read from the environment. `false` makes the
+    /// configuration alone decide, whatever the environment of the process holds.
+    pub use_environment: bool,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            ports: None,
+            connect_timeout: DEFAULT_PROBE_CONNECT_TIMEOUT,
+            answer_timeout: DEFAULT_PROBE_ANSWER_TIMEOUT,
+            use_environment: true,
+        }
+    }
+}
+
+impl DiscoveryConfig {
+    /// Sets [`Self::ports`].
+    pub fn with_ports(mut self, ports: PortRange) -> Self {
+        self.ports = Some(ports);
+        self
+    }
+
+    /// Sets [`Self::connect_timeout`] and [`Self::answer_timeout`].
+    pub fn with_timeouts(mut self, connect: Duration, answer: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.answer_timeout = answer;
+        self
+    }
+
+    /// Sets [`Self::use_environment`].
+    pub fn with_use_environment(mut self, use_environment: bool) -> Self {
+        self.use_environment = use_environment;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.connect_timeout.is_zero() {
+            return Err(Error::invalid_input(
+                "discovery.connect_timeout_ms",
+                "must be greater than zero",
+            ));
+        }
+        if self.answer_timeout.is_zero() {
+            return Err(Error::invalid_input(
+                "discovery.answer_timeout_ms",
+                "must be greater than zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
@@ -264,7 +346,7 @@ impl ClientConfig {
 
     /// Decodes the JSON form (as `pieces_client_new` takes it): every key optional, unknown keys refused.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|err| Error::invalid_json("config", &err))
+        serde_json::from_str(json).map_err(|err| Error::invalid_json("config", err))
     }
 
     /// Checks every setting and says where requests go, reading the process environment as
@@ -337,6 +419,28 @@ impl ClientConfig {
     }
 }
 
+/// Where a client's base URL comes from; see [`Client::url_source`](crate::Client::url_source).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UrlSource {
+    /// [`ClientConfig::base_url`](crate::ClientConfig::base_url).
+    Config,
+    /// The environment variable `PIECES_OS_URL`.
+    Environment,
+    /// A scan of these ports of 127.0.0.1.
+    Scan(PortRange),
+}
+
+impl fmt::Display for UrlSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlSource::Config => f.write_str("given in the configuration"),
+            UrlSource::Environment => write!(f, "given by {}", PIECES_OS_URL_ENV),
+            UrlSource::Scan(ports) => write!(f, "found by scanning 127.0.0.1 ports {ports}"),
+        }
+    }
+}
+
 /// Where a client's requests go, as the configuration and the environment decide.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
@@ -344,65 +448,6 @@ pub(crate) enum Target {
     Fixed { url: String, source: UrlSource },
     /// Found by scanning these ports, at the first request.
     Scan(PortRange),
-}
-
-/// Accepts `http(s)://host[:port][/path]`, refusing anything else; returns it without a trailing slash.
-fn validate_base_url(argument: &'static str, url: &str) -> Result<String> {
-    let refuse = |reason: &str| Error::invalid_input(argument, format!("{url:?} {reason}"));
-    let rest = if let Some(rest) = strip_prefix_ignore_case(url, "http://") {
-        rest
-    } else if let Some(rest) = strip_prefix_ignore_case(url, "https://") {
-        rest
-    } else {
-        return Err(refuse("is not an http:// or https:// URL"));
-    };
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(refuse("contains white space or control characters"));
-    }
-    if url.contains(['?', '#']) {
-        return Err(refuse("must not have a query or a fragment"));
-    }
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err(refuse("must not carry user information"));
-    }
-    let (host, port) = split_host_port(authority).ok_or_else(|| refuse("has no host"))?;
-    if host.is_empty() {
-        return Err(refuse("has no host"));
-    }
-    if let Some(port) = port {
-        match port.parse::<u16>() {
-            Ok(p) if p > 0 => {}
-            _ => return Err(refuse("has a port that is not a number from 1 to 65535")),
-        }
-    }
-    // The `http` crate is what ureq parses URLs with; a URL it refuses would fail at the first request.
-    let parsed: std::result::Result<ureq::http::Uri, _> = url.parse();
-    if let Err(err) = parsed {
-        return Err(refuse(&format!("is not a valid URL ({err})")));
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
-
-/// `text` without `prefix`, compared ASCII-case-insensitively (URL schemes are case-insensitive).
-pub(crate) fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
-}
-
-/// Splits `host:port`, `host`, `[v6]:port` or `[v6]`; `None` for an unclosed bracket or junk after it.
-pub(crate) fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
-    if let Some(bracketed) = authority.strip_prefix('[') {
-        let (host, after) = bracketed.split_once(']')?;
-        return match after {
-            "" => Some((host, None)),
-            _ => Some((host, Some(after.strip_prefix(':')?))),
-        };
-    }
-    match authority.rsplit_once(':') {
-        Some((host, port)) => Some((host, Some(port))),
-        None => Some((authority, None)),
-    }
 }
 
 /// RFC 9110 `token`: the characters a header name may have.
@@ -414,44 +459,13 @@ fn is_header_name(name: &str) -> bool {
 }
 
 /// Refuses header values that could split or end the header (CR, LF, NUL and other controls but tab).
-pub(crate) fn check_header_value(argument: &'static str, value: &str) -> Result<()> {
+fn check_header_value(argument: &'static str, value: &str) -> Result<()> {
     match value.chars().find(|&c| c.is_control() && c != '\t') {
         Some(c) => Err(Error::invalid_input(
             argument,
             format!("contains the control character {c:?}, which a header value cannot carry"),
         )),
         None => Ok(()),
-    }
-}
-
-pub(crate) mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_u64(value.as_millis().try_into().unwrap_or(u64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        u64::deserialize(deserializer).map(Duration::from_millis)
-    }
-}
-
-mod optional_millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(duration) => super::millis::serialize(duration, serializer),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-        Option::<u64>::deserialize(deserializer).map(|ms| ms.map(Duration::from_millis))
     }
 }
 

@@ -13,7 +13,7 @@
 //!    tried at once by a small pool of threads. A port counts when it accepts a TCP connection within
 //!    [`DiscoveryConfig::connect_timeout`] (50 ms) and answers `GET /.well-known/health` with HTTP 200
 //!    within [`DiscoveryConfig::answer_timeout`]. The **lowest** such port wins. When none does, the
-//!    result is [`Error::NotRunning`], which names the range scanned.
+//!    result is [`Error::NotRunning`](crate::Error::NotRunning), which names the range scanned.
 //!
 //! Steps 2 and 3 read the environment only when [`DiscoveryConfig::use_environment`] is `true` (the
 //! default).
@@ -32,237 +32,22 @@
 //! refuses at once. Its worst case (a firewall that drops connection attempts on loopback) is
 //! `ceil(ports / SCAN_THREADS) × connect_timeout`, 250 ms for the defaults.
 
-use std::fmt;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::error::{Error, Result};
-
-/// The environment variable that narrows or moves the range of ports scanned, as `START-END` (both
-/// included) or a single port, when [`DiscoveryConfig::ports`] is not set.
-pub const PIECES_OS_PORTS_ENV: &str = "PIECES_OS_PORTS";
-
-/// The ports PiecesOS picks from: 39300 to 39399. The official clients scan the first 34 of them;
-/// PiecesOS staff say it may go up to 100.
-pub const DEFAULT_PORTS: PortRange = PortRange {
-    first: 39300,
-    last: 39399,
+pub use crate::config::{
+    DiscoveryConfig, DEFAULT_PROBE_ANSWER_TIMEOUT, DEFAULT_PROBE_CONNECT_TIMEOUT, PIECES_OS_PORTS_ENV,
 };
-
-/// Default limit on the TCP connection to one port during a scan. A closed loopback port refuses at
-/// once; the limit only matters for ports whose connection attempts are dropped.
-pub const DEFAULT_PROBE_CONNECT_TIMEOUT: Duration = Duration::from_millis(50);
-
-/// Default limit on the health answer of a port that accepted the connection.
-pub const DEFAULT_PROBE_ANSWER_TIMEOUT: Duration = Duration::from_millis(500);
+use crate::operation::WELL_KNOWN_HEALTH;
+pub use crate::ports::{PortRange, DEFAULT_PORTS, MAX_PORTS};
 
 /// How many threads one scan uses at most. With the default range each thread tries at most 5 ports.
 pub const SCAN_THREADS: usize = 20;
 
-/// The largest range a scan accepts, so that a scan stays short.
-pub const MAX_PORTS: usize = 1024;
-
 /// The path probed on each port, and answered by [`Client::health`](crate::Client::health).
-pub const HEALTH_PATH: &str = "/.well-known/health";
-
-/// An inclusive range of TCP ports, written `START-END` (or a single port `PORT`) in JSON and in
-/// [`PIECES_OS_PORTS_ENV`].
-///
-/// ```
-/// use pieces_os_client::discovery::PortRange;
-///
-/// let range: PortRange = "39300-39333".parse()?;
-/// assert_eq!((range.first(), range.last(), range.len()), (39300, 39333, 34));
-/// assert_eq!(range.to_string(), "39300-39333");
-/// assert!("39333-39300".parse::<PortRange>().is_err());
-/// # Ok::<(), pieces_os_client::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct PortRange {
-    first: u16,
-    last: u16,
-}
-
-impl PortRange {
-    /// The ports `first` to `last`, both included. Refused: port 0, `last < first`, and more than
-    /// [`MAX_PORTS`] ports.
-    pub fn new(first: u16, last: u16) -> Result<Self> {
-        let refuse = |reason: &str| Error::invalid_input("ports", format!("{first}-{last} {reason}"));
-        if first == 0 {
-            return Err(refuse("starts at port 0, which cannot be connected to"));
-        }
-        if last < first {
-            return Err(refuse("ends before it starts"));
-        }
-        if usize::from(last - first) + 1 > MAX_PORTS {
-            return Err(refuse(&format!("has more than {MAX_PORTS} ports")));
-        }
-        Ok(PortRange { first, last })
-    }
-
-    /// The lowest port of the range.
-    pub fn first(&self) -> u16 {
-        self.first
-    }
-
-    /// The highest port of the range.
-    pub fn last(&self) -> u16 {
-        self.last
-    }
-
-    /// How many ports the range holds (at least 1).
-    #[allow(clippy::len_without_is_empty)] // A range is never empty.
-    pub fn len(&self) -> usize {
-        usize::from(self.last - self.first) + 1
-    }
-
-    /// Whether `port` is in the range.
-    pub fn contains(&self, port: u16) -> bool {
-        (self.first..=self.last).contains(&port)
-    }
-}
-
-impl fmt::Display for PortRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.first, self.last)
-    }
-}
-
-impl FromStr for PortRange {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self> {
-        let port = |part: &str| {
-            part.trim().parse::<u16>().map_err(|_| {
-                Error::invalid_input(
-                    "ports",
-                    format!("{text:?} is not START-END or PORT with ports from 1 to 65535"),
-                )
-            })
-        };
-        match text.split_once('-') {
-            Some((first, last)) => PortRange::new(port(first)?, port(last)?),
-            None => {
-                let single = port(text)?;
-                PortRange::new(single, single)
-            }
-        }
-    }
-}
-
-impl Serialize for PortRange {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PortRange {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// How a [`Client`](crate::Client) without a base URL finds PiecesOS (JSON key `discovery` of the
-/// client configuration; keys `ports` (`"START-END"` or `null`), `connect_timeout_ms`,
-/// `answer_timeout_ms`, `use_environment`). See the [module documentation](self).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct DiscoveryConfig {
-    /// The ports scanned. `None` (JSON `null`) takes [`PIECES_OS_PORTS_ENV`] from the environment, else
-    /// [`DEFAULT_PORTS`].
-    pub ports: Option<PortRange>,
-    /// Limit on the TCP connection to one port.
-    #[serde(rename = "connect_timeout_ms", with = "crate::config::millis")]
-    pub connect_timeout: Duration,
-    /// Limit on the health answer of a port that accepted the connection.
-    #[serde(rename = "answer_timeout_ms", with = "crate::config::millis")]
-    pub answer_timeout: Duration,
-    /// Whether `PIECES_OS_URL` and `PIECES_OS_PORTS` are read from the environment. `false` makes the
-    /// configuration alone decide, whatever the environment of the process holds.
-    pub use_environment: bool,
-}
-
-impl Default for DiscoveryConfig {
-    fn default() -> Self {
-        DiscoveryConfig {
-            ports: None,
-            connect_timeout: DEFAULT_PROBE_CONNECT_TIMEOUT,
-            answer_timeout: DEFAULT_PROBE_ANSWER_TIMEOUT,
-            use_environment: true,
-        }
-    }
-}
-
-impl DiscoveryConfig {
-    /// Sets [`Self::ports`].
-    pub fn with_ports(mut self, ports: PortRange) -> Self {
-        self.ports = Some(ports);
-        self
-    }
-
-    /// Sets [`Self::connect_timeout`] and [`Self::answer_timeout`].
-    pub fn with_timeouts(mut self, connect: Duration, answer: Duration) -> Self {
-        self.connect_timeout = connect;
-        self.answer_timeout = answer;
-        self
-    }
-
-    /// Sets [`Self::use_environment`].
-    pub fn with_use_environment(mut self, use_environment: bool) -> Self {
-        self.use_environment = use_environment;
-        self
-    }
-
-    pub(crate) fn validate(&self) -> Result<()> {
-        if self.connect_timeout.is_zero() {
-            return Err(Error::invalid_input(
-                "discovery.connect_timeout_ms",
-                "must be greater than zero",
-            ));
-        }
-        if self.answer_timeout.is_zero() {
-            return Err(Error::invalid_input(
-                "discovery.answer_timeout_ms",
-                "must be greater than zero",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Where a client's base URL comes from; see [`Client::url_source`](crate::Client::url_source).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum UrlSource {
-    /// [`ClientConfig::base_url`](crate::ClientConfig::base_url).
-    Config,
-    /// The environment variable `PIECES_OS_URL`.
-    Environment,
-    /// A scan of these ports of 127.0.0.1.
-    Scan(PortRange),
-}
-
-impl fmt::Display for UrlSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UrlSource::Config => f.write_str("given in the configuration"),
-            UrlSource::Environment => write!(f, "given by {}", crate::config::PIECES_OS_URL_ENV),
-            UrlSource::Scan(ports) => write!(f, "found by scanning 127.0.0.1 ports {ports}"),
-        }
-    }
-}
-
-/// The base URL of PiecesOS found on `port`.
-pub(crate) fn url_for_port(port: u16) -> String {
-    format!("http://{}:{port}", Ipv4Addr::LOCALHOST)
-}
+pub const HEALTH_PATH: &str = WELL_KNOWN_HEALTH.path;
 
 /// What one scan sends to each port.
 pub(crate) struct Probe<'a> {
@@ -277,13 +62,13 @@ pub(crate) struct Probe<'a> {
 /// Scans `ports` and returns the lowest one whose health answer is 200; `None` when none answers or
 /// `cancel` was set. Every thread it starts has ended when it returns.
 pub(crate) fn scan(ports: PortRange, probe: &Probe<'_>, cancel: Option<&AtomicBool>) -> Option<u16> {
-    let next = AtomicU32::new(u32::from(ports.first));
+    let next = AtomicU32::new(u32::from(ports.first()));
     let best = AtomicU32::new(u32::MAX);
     let cancelled = || cancel.is_some_and(|flag| flag.load(Ordering::Acquire));
     let work = || loop {
         let port = next.fetch_add(1, Ordering::Relaxed);
         // Ports are handed out in ascending order, so every later one is higher than a port found.
-        if port > u32::from(ports.last) || port >= best.load(Ordering::Acquire) || cancelled() {
+        if port > u32::from(ports.last()) || port >= best.load(Ordering::Acquire) || cancelled() {
             break;
         }
         let port = port as u16;
@@ -406,36 +191,6 @@ mod tests {
             heads
         });
         (port, handle, stop)
-    }
-
-    #[test]
-    fn port_ranges_parse_print_and_refuse_nonsense() {
-        assert_eq!("39300-39399".parse::<PortRange>().unwrap(), DEFAULT_PORTS);
-        assert_eq!(
-            " 5 - 6 ".parse::<PortRange>().unwrap(),
-            PortRange::new(5, 6).unwrap()
-        );
-        assert_eq!("8080".parse::<PortRange>().unwrap().len(), 1);
-        assert_eq!(DEFAULT_PORTS.len(), 100);
-        assert!(DEFAULT_PORTS.contains(39300) && DEFAULT_PORTS.contains(39399));
-        assert!(!DEFAULT_PORTS.contains(39400));
-        for bad in ["", "-", "0-10", "10-9", "1-70000", "a-b", "1-2-3", "1-2000"] {
-            let err = bad.parse::<PortRange>().unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    Error::InvalidInput {
-                        argument: "ports",
-                        ..
-                    }
-                ),
-                "{bad}: {err}"
-            );
-        }
-        let json = serde_json::to_string(&DEFAULT_PORTS).unwrap();
-        assert_eq!(json, "\"39300-39399\"");
-        assert_eq!(serde_json::from_str::<PortRange>(&json).unwrap(), DEFAULT_PORTS);
-        assert!(serde_json::from_str::<PortRange>("\"9-1\"").is_err());
     }
 
     #[test]

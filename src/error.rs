@@ -2,13 +2,20 @@
 //!
 //! Every failure names what failed (the argument, the URL, the endpoint) and carries what the caller needs
 //! to act on it: the HTTP status and the server's text body, the position of a decode error, the limit that
-//! was exceeded. The C API maps each variant to a `pieces_status` and to the last-error JSON through
+//! was exceeded. The lower-level error behind a failure (an I/O error, a serde_json or tungstenite error)
+//! stays attached as its [`source`](std::error::Error::source), so error reporters can show the whole
+//! chain. The C API maps each variant to a `pieces_status` and to the last-error JSON through
 //! [`Error::kind`], [`Error::http_status`] and [`Error::body`].
 
 use std::time::Duration;
 
-use crate::discovery::PortRange;
-use crate::health::VersionRange;
+use crate::ports::PortRange;
+use crate::version::VersionRange;
+
+/// The lower-level error behind an [`Error`] (a `std::io::Error`, a `serde_json::Error`, a
+/// `tungstenite::Error`, a `std::str::Utf8Error`, …), as [`std::error::Error::source`] returns it; downcast
+/// it to inspect it.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The result type of every fallible function of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -30,7 +37,7 @@ pub enum Error {
 
     /// A JSON text handed in (a seed, a search input, a configuration) is not valid JSON or not the model
     /// it should be. Nothing was sent.
-    #[error("invalid JSON for {argument}: {message} at line {line} column {column}")]
+    #[error("invalid JSON for {argument}: {message}{}", position(*.line, *.column))]
     InvalidJson {
         /// Which argument (for example `seed`, `search_input`, `config`).
         argument: &'static str,
@@ -40,6 +47,9 @@ pub enum Error {
         line: usize,
         /// 1-based column of the problem (0 when it is not tied to a position).
         column: usize,
+        /// The serde_json error.
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The TCP connection could not be made or broke while the request was under way.
@@ -49,6 +59,9 @@ pub enum Error {
         url: String,
         /// What the operating system or the HTTP layer said (connection refused, reset, …).
         reason: String,
+        /// The I/O or HTTP-layer error, when there was one.
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The server did not answer in time.
@@ -73,7 +86,7 @@ pub enum Error {
     },
 
     /// The server answered with a body that is not the endpoint's model.
-    #[error("{endpoint} returned a body that does not decode: {message} at line {line} column {column}")]
+    #[error("{endpoint} returned a body that does not decode: {message}{}", position(*.line, *.column))]
     Decode {
         /// The documented operation whose response did not decode.
         endpoint: &'static str,
@@ -83,6 +96,9 @@ pub enum Error {
         line: usize,
         /// 1-based column of the problem in the body (0 when not tied to a position).
         column: usize,
+        /// The serde_json or UTF-8 error, when there was one.
+        #[source]
+        source: Option<Cause>,
     },
 
     /// The response body is larger than [`ClientConfig::max_body_bytes`](crate::ClientConfig).
@@ -103,15 +119,17 @@ pub enum Error {
         status: Option<u16>,
         /// What went wrong.
         reason: String,
+        /// The tungstenite or I/O error, when there was one.
+        #[source]
+        source: Option<Cause>,
     },
 
     /// PiecesOS is not running: no port of the scanned range answered its health check. Only a client
     /// that discovers PiecesOS (one built without a base URL, see [`crate::discovery`]) reports this; a
     /// client given a URL reports [`Error::Connection`] when nothing answers there.
     #[error(
-        "PiecesOS is not running: nothing answered on 127.0.0.1 ports {scanned} (start PiecesOS, or set {} \
-         to where it listens)",
-        crate::config::PIECES_OS_URL_ENV
+        "PiecesOS is not running: nothing answered on 127.0.0.1 ports {scanned} (start PiecesOS, or set \
+         PIECES_OS_URL to where it listens)"
     )]
     NotRunning {
         /// The ports scanned.
@@ -140,6 +158,19 @@ pub enum Error {
         /// The panic's message, when it was a string.
         message: String,
     },
+
+    /// This library could not do its own part of the work: the system refused it a thread, or a value it
+    /// holds could not be written as JSON text. Nothing about the request or the server was wrong.
+    #[error("pieces-os-client could not {what}: {reason}")]
+    Internal {
+        /// What it could not do, as a verb phrase (`start the subscription thread`, …).
+        what: &'static str,
+        /// Why.
+        reason: String,
+        /// The underlying error, when there was one.
+        #[source]
+        source: Option<Cause>,
+    },
 }
 
 /// Which side of an [`Error::IncompatibleVersion`] needs updating.
@@ -154,6 +185,15 @@ pub enum Outdated {
 /// How many bytes of an error response body are kept in [`Error::HttpStatus`].
 pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
+/// ` at line L column C` after a message, or nothing for an error not tied to a position.
+fn position(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" at line {line} column {column}")
+    }
+}
+
 fn describe_timeout(after: Option<Duration>) -> String {
     match after {
         Some(limit) => format!("{} ms", limit.as_millis()),
@@ -164,7 +204,8 @@ fn describe_timeout(after: Option<Duration>) -> String {
 impl Error {
     /// A short, stable name for the kind of failure, as used in the C API's last-error JSON:
     /// `invalid_input`, `invalid_json`, `connection`, `timeout`, `http_status`, `decode`,
-    /// `body_too_large`, `websocket`, `not_running`, `incompatible_version`, `handler_panicked`.
+    /// `body_too_large`, `websocket`, `not_running`, `incompatible_version`, `handler_panicked`,
+    /// `internal`. These names never change; new variants add new names.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::InvalidInput { .. } => "invalid_input",
@@ -178,6 +219,7 @@ impl Error {
             Error::NotRunning { .. } => "not_running",
             Error::IncompatibleVersion { .. } => "incompatible_version",
             Error::HandlerPanicked { .. } => "handler_panicked",
+            Error::Internal { .. } => "internal",
         }
     }
 
@@ -261,7 +303,7 @@ impl Error {
                 };
                 map.insert("update".into(), update.into());
             }
-            Error::HandlerPanicked { .. } => {}
+            Error::HandlerPanicked { .. } | Error::Internal { .. } => {}
         }
         object
     }
@@ -273,21 +315,76 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid_json(argument: &'static str, err: &serde_json::Error) -> Self {
+    pub(crate) fn invalid_json(argument: &'static str, err: serde_json::Error) -> Self {
         Error::InvalidJson {
             argument,
-            message: serde_message(err),
+            message: serde_message(&err),
             line: err.line(),
             column: err.column(),
+            source: Some(Box::new(err)),
         }
     }
 
-    pub(crate) fn decode(endpoint: &'static str, err: &serde_json::Error) -> Self {
+    pub(crate) fn decode(endpoint: &'static str, err: serde_json::Error) -> Self {
         Error::Decode {
             endpoint,
-            message: serde_message(err),
+            message: serde_message(&err),
             line: err.line(),
             column: err.column(),
+            source: Some(Box::new(err)),
+        }
+    }
+
+    /// A body of `endpoint` that is not UTF-8 text.
+    pub(crate) fn invalid_utf8(endpoint: &'static str, err: std::str::Utf8Error) -> Self {
+        Error::Decode {
+            endpoint,
+            message: format!("invalid UTF-8 at byte {}", err.valid_up_to()),
+            line: 0,
+            column: 0,
+            source: Some(Box::new(err)),
+        }
+    }
+
+    /// A body of `endpoint` that is not what it should be, for a reason that is not a serde error.
+    pub(crate) fn decode_message(endpoint: &'static str, message: impl Into<String>) -> Self {
+        Error::Decode {
+            endpoint,
+            message: message.into(),
+            line: 0,
+            column: 0,
+            source: None,
+        }
+    }
+
+    /// A WebSocket failure at `url`, with the error behind it when there is one.
+    pub(crate) fn websocket(url: &str, reason: impl Into<String>, source: Option<Cause>) -> Self {
+        Error::WebSocket {
+            url: url.to_owned(),
+            status: None,
+            reason: reason.into(),
+            source,
+        }
+    }
+
+    /// A connection to `url` that could not be made or broke.
+    pub(crate) fn connection(url: &str, reason: impl Into<String>, source: Option<Cause>) -> Self {
+        Error::Connection {
+            url: url.to_owned(),
+            reason: reason.into(),
+            source,
+        }
+    }
+
+    /// Something this library could not do itself; see [`Error::Internal`].
+    pub(crate) fn internal(
+        what: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Internal {
+            what,
+            reason: source.to_string(),
+            source: Some(Box::new(source)),
         }
     }
 }
@@ -319,7 +416,8 @@ mod tests {
     #[test]
     fn decode_error_keeps_position_out_of_the_message() {
         let err = serde_json::from_str::<serde_json::Value>("{\n  \"a\": tru }").unwrap_err();
-        let error = Error::decode("messages_snapshot", &err);
+        let column = err.column();
+        let error = Error::decode("messages_snapshot", err);
         match &error {
             Error::Decode {
                 message,
@@ -335,7 +433,9 @@ mod tests {
         }
         let shown = error.to_string();
         assert!(shown.starts_with("messages_snapshot returned a body that does not decode"));
-        assert!(shown.ends_with(&format!("at line 2 column {}", err.column())));
+        assert!(shown.ends_with(&format!("at line 2 column {column}")));
+        let source = std::error::Error::source(&error).expect("the serde error is kept as the source");
+        assert!(source.downcast_ref::<serde_json::Error>().is_some());
     }
 
     #[test]
@@ -356,14 +456,51 @@ mod tests {
 
     #[test]
     fn connection_error_reads_as_advice() {
-        let error = Error::Connection {
-            url: "http://127.0.0.1:39300".into(),
-            reason: "connection refused".into(),
-        };
+        let error = Error::connection("http://127.0.0.1:39300", "connection refused", None);
         assert_eq!(
             error.to_string(),
             "PiecesOS is not reachable at http://127.0.0.1:39300: connection refused"
         );
         assert_eq!(error.http_status(), None);
+    }
+
+    #[test]
+    fn an_error_without_a_position_names_none() {
+        let error = Error::decode_message("well_known_version", "\"banana\" is not a version");
+        assert_eq!(
+            error.to_string(),
+            "well_known_version returned a body that does not decode: \"banana\" is not a version"
+        );
+        assert!(std::error::Error::source(&error).is_none());
+        let error = Error::invalid_utf8("e", std::str::from_utf8(b"ab\xff").unwrap_err());
+        assert!(error.to_string().ends_with("invalid UTF-8 at byte 2"), "{error}");
+        assert!(std::error::Error::source(&error)
+            .and_then(|cause| cause.downcast_ref::<std::str::Utf8Error>())
+            .is_some());
+    }
+
+    #[test]
+    fn not_running_names_the_environment_variable_that_helps() {
+        let error = Error::NotRunning {
+            scanned: crate::ports::DEFAULT_PORTS,
+        };
+        assert!(
+            error.to_string().contains(crate::config::PIECES_OS_URL_ENV),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn internal_failures_have_a_kind_and_keep_their_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::WouldBlock, "no more threads");
+        let error = Error::internal("start the subscription thread", io);
+        assert_eq!(error.kind(), "internal");
+        assert_eq!(
+            error.to_string(),
+            "pieces-os-client could not start the subscription thread: no more threads"
+        );
+        let cause = std::error::Error::source(&error).expect("the I/O error is kept");
+        assert!(cause.downcast_ref::<std::io::Error>().is_some());
+        assert_eq!(error.to_json()["kind"], "internal");
     }
 }

@@ -41,16 +41,27 @@ pub mod error;
 pub mod ffi;
 pub mod health;
 pub mod messages;
+mod millis;
 pub mod models;
+mod operation;
+mod ports;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod stream;
+mod sync;
+mod url;
+mod version;
 mod wire;
 
 pub use client::Client;
-pub use config::{ClientConfig, StreamConfig};
-pub use discovery::{DiscoveryConfig, PortRange, UrlSource};
-pub use error::{Error, Outdated, Result};
-pub use health::{Version, VersionRange};
-pub use messages::Transferables;
+pub use config::{ClientConfig, DiscoveryConfig, StreamConfig, UrlSource};
+pub use error::{Cause, Error, Outdated, Result};
+pub use operation::Transferables;
+pub use ports::PortRange;
 pub use stream::{IdentifierStream, LiveIds, PullSubscription, Stopper, Subscription, SubscriptionEvent};
+pub use version::{Version, VersionRange};
+
+/// The README's Rust snippets, compiled as doctests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

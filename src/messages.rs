@@ -13,69 +13,27 @@
 //! endpoint's model (valid JSON, every required field present with the right type); they take their input
 //! as JSON text too, check it against its model before anything is sent, and send it unchanged.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
-use crate::client::{Client, Exchange, Method};
+use crate::client::{Client, Request};
 use crate::error::{Error, Result};
 use crate::models::{
     ConversationMessage, ConversationMessages, SearchInput, SearchedConversationMessages,
     SeededConversationMessage,
 };
+pub use crate::operation::Transferables;
+use crate::operation::{MESSAGES_CREATE, MESSAGES_DELETE, MESSAGES_SEARCH, MESSAGES_SNAPSHOT};
 use crate::wire::{self, shapes};
-
-/// Whether PiecesOS includes heavy content (such as a fragment's text) in what it answers.
-///
-/// A tri-state, because "not said" is not the same request as "yes": the official SDKs leave the query
-/// parameter out when it is unset, and so does [`Transferables::Default`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Transferables {
-    /// Leave the `transferables` query parameter out; PiecesOS then includes the content.
-    #[default]
-    Default,
-    /// `transferables=true`: include the content.
-    Include,
-    /// `transferables=false`: leave the content out (ids, timestamps and the rest stay).
-    Exclude,
-}
-
-impl Transferables {
-    /// The query string this choice puts after a path: empty, `?transferables=true` or `=false`.
-    pub fn query(self) -> &'static str {
-        match self {
-            Transferables::Default => "",
-            Transferables::Include => "?transferables=true",
-            Transferables::Exclude => "?transferables=false",
-        }
-    }
-}
-
-/// The documented operation names, used in errors.
-pub(crate) mod endpoint {
-    pub const SNAPSHOT: &str = "messages_snapshot";
-    pub const CREATE: &str = "messages_create_specific_message";
-    pub const DELETE: &str = "messages_delete_specific_message";
-    pub const SEARCH: &str = "search_messages";
-}
-
-/// Everything but RFC 3986's unreserved characters, so an id is always exactly one path segment. The dot
-/// is encoded too: an id of `..` must not read as a dot segment that some layer would resolve away.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 
 impl Client {
     /// `messages_snapshot`: every conversation message PiecesOS holds.
     pub fn snapshot_messages(&self, transferables: Transferables) -> Result<ConversationMessages> {
-        wire::decode(
-            endpoint::SNAPSHOT,
-            &self.send(endpoint::SNAPSHOT, Method::Get, "/messages", transferables, None)?,
-        )
+        let body = self.exchange(Request::new(&MESSAGES_SNAPSHOT).transferables(transferables))?;
+        wire::decode(MESSAGES_SNAPSHOT.name, &body)
     }
 
     /// `messages_snapshot` as the server's JSON text (a `ConversationMessages`), checked, not re-encoded.
     pub fn snapshot_messages_json(&self, transferables: Transferables) -> Result<String> {
-        wire::checked_text::<shapes::ConversationMessages>(
-            endpoint::SNAPSHOT,
-            self.send(endpoint::SNAPSHOT, Method::Get, "/messages", transferables, None)?,
-        )
+        let body = self.exchange(Request::new(&MESSAGES_SNAPSHOT).transferables(transferables))?;
+        wire::checked_text::<shapes::ConversationMessages>(MESSAGES_SNAPSHOT.name, body)
     }
 
     /// `messages_create_specific_message`: creates a message from `seed` and returns it as stored.
@@ -86,15 +44,10 @@ impl Client {
         seed: &SeededConversationMessage,
         transferables: Transferables,
     ) -> Result<ConversationMessage> {
-        let body = to_json("seed", seed)?;
-        let answer = self.send(
-            endpoint::CREATE,
-            Method::Post,
-            "/messages/create",
-            transferables,
-            Some(&body),
-        )?;
-        wire::decode(endpoint::CREATE, &answer)
+        let seed = to_json("seed", seed)?;
+        let request = Request::new(&MESSAGES_CREATE).transferables(transferables);
+        let body = self.exchange(request.json_body(&seed))?;
+        wire::decode(MESSAGES_CREATE.name, &body)
     }
 
     /// `messages_create_specific_message` with the seed as JSON text (a `SeededConversationMessage`),
@@ -102,14 +55,9 @@ impl Client {
     /// `ConversationMessage`), checked, not re-encoded.
     pub fn create_message_json(&self, seed_json: &str, transferables: Transferables) -> Result<String> {
         check_input::<SeededConversationMessage>("seed", seed_json)?;
-        let body = self.send(
-            endpoint::CREATE,
-            Method::Post,
-            "/messages/create",
-            transferables,
-            Some(seed_json.as_bytes()),
-        )?;
-        wire::checked_text::<shapes::ConversationMessage>(endpoint::CREATE, body)
+        let request = Request::new(&MESSAGES_CREATE).transferables(transferables);
+        let body = self.exchange(request.json_body(seed_json.as_bytes()))?;
+        wire::checked_text::<shapes::ConversationMessage>(MESSAGES_CREATE.name, body)
     }
 
     /// `messages_delete_specific_message`: deletes the message with id `message_id`.
@@ -120,17 +68,7 @@ impl Client {
         if message_id.is_empty() {
             return Err(Error::invalid_input("message_id", "is empty"));
         }
-        let path = format!(
-            "/messages/{}/delete",
-            utf8_percent_encode(message_id, PATH_SEGMENT)
-        );
-        self.send(
-            endpoint::DELETE,
-            Method::Post,
-            &path,
-            Transferables::Default,
-            None,
-        )?;
+        self.exchange(Request::new(&MESSAGES_DELETE).message_id(message_id))?;
         Ok(())
     }
 
@@ -140,15 +78,10 @@ impl Client {
         input: &SearchInput,
         transferables: Transferables,
     ) -> Result<SearchedConversationMessages> {
-        let body = to_json("search_input", input)?;
-        let answer = self.send(
-            endpoint::SEARCH,
-            Method::Post,
-            "/messages/search",
-            transferables,
-            Some(&body),
-        )?;
-        wire::decode(endpoint::SEARCH, &answer)
+        let input = to_json("search_input", input)?;
+        let request = Request::new(&MESSAGES_SEARCH).transferables(transferables);
+        let body = self.exchange(request.json_body(&input))?;
+        wire::decode(MESSAGES_SEARCH.name, &body)
     }
 
     /// `search_messages` with the input as JSON text (a `SearchInput`), checked against its model and sent
@@ -159,69 +92,26 @@ impl Client {
         transferables: Transferables,
     ) -> Result<String> {
         check_input::<SearchInput>("search_input", search_input_json)?;
-        let body = self.send(
-            endpoint::SEARCH,
-            Method::Post,
-            "/messages/search",
-            transferables,
-            Some(search_input_json.as_bytes()),
-        )?;
-        wire::checked_text::<shapes::SearchedConversationMessages>(endpoint::SEARCH, body)
-    }
-}
-
-impl Client {
-    /// One request to `path` with the transferables query appended.
-    fn send(
-        &self,
-        endpoint: &'static str,
-        method: Method,
-        path: &str,
-        transferables: Transferables,
-        json_body: Option<&[u8]>,
-    ) -> Result<Vec<u8>> {
-        self.exchange(Exchange {
-            endpoint,
-            method,
-            path_and_query: &format!("{path}{}", transferables.query()),
-            json_body,
-        })
+        let request = Request::new(&MESSAGES_SEARCH).transferables(transferables);
+        let body = self.exchange(request.json_body(search_input_json.as_bytes()))?;
+        wire::checked_text::<shapes::SearchedConversationMessages>(MESSAGES_SEARCH.name, body)
     }
 }
 
 fn to_json(argument: &'static str, value: &impl serde::Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|err| Error::invalid_json(argument, &err))
+    serde_json::to_vec(value).map_err(|err| Error::invalid_json(argument, err))
 }
 
 /// Checks JSON text handed in against its model, naming the argument and the position on failure.
 fn check_input<T: serde::de::DeserializeOwned>(argument: &'static str, json: &str) -> Result<()> {
     serde_json::from_str::<T>(json)
         .map(drop)
-        .map_err(|err| Error::invalid_json(argument, &err))
+        .map_err(|err| Error::invalid_json(argument, err))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn transferables_query_is_a_tri_state() {
-        assert_eq!(Transferables::default(), Transferables::Default);
-        assert_eq!(Transferables::Default.query(), "");
-        assert_eq!(Transferables::Include.query(), "?transferables=true");
-        assert_eq!(Transferables::Exclude.query(), "?transferables=false");
-    }
-
-    #[test]
-    fn ids_are_encoded_as_one_segment() {
-        let encoded = utf8_percent_encode("a/../b?x#y%20 é", PATH_SEGMENT).to_string();
-        assert_eq!(encoded, "a%2F%2E%2E%2Fb%3Fx%23y%2520%20%C3%A9");
-        assert_eq!(utf8_percent_encode("..", PATH_SEGMENT).to_string(), "%2E%2E");
-        assert_eq!(
-            utf8_percent_encode("9f0e-AZ_az~", PATH_SEGMENT).to_string(),
-            "9f0e-AZ_az~"
-        );
-    }
 
     #[test]
     fn bad_inputs_are_refused_before_sending() {

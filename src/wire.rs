@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// Decodes a response body into its model, naming the endpoint and the position on failure.
 pub(crate) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|err| Error::decode(endpoint, &err))
+    serde_json::from_slice(body).map_err(|err| Error::decode(endpoint, err))
 }
 
 /// Checks a response body against the shape `S` and returns it, unchanged, as text.
@@ -30,13 +30,10 @@ pub(crate) fn checked_text<S: DeserializeOwned>(endpoint: &'static str, body: Ve
     // skips, so the whole body is checked here. With SIMD: `str::from_utf8` takes text rich in non-ASCII
     // (as message text is) almost byte by byte, and cost a third as much as the shape walk itself.
     if simdutf8::basic::from_utf8(&body).is_err() {
-        let valid_up_to = std::str::from_utf8(&body).map_or_else(|err| err.valid_up_to(), |text| text.len());
-        return Err(Error::Decode {
-            endpoint,
-            message: format!("invalid UTF-8 at byte {valid_up_to}"),
-            line: 0,
-            column: 0,
-        });
+        // simdutf8's basic check says only whether; std's says where, for the error.
+        if let Err(err) = std::str::from_utf8(&body) {
+            return Err(Error::invalid_utf8(endpoint, err));
+        }
     }
     // SAFETY: the whole body was just found to be valid UTF-8.
     Ok(unsafe { String::from_utf8_unchecked(body) })
@@ -156,6 +153,7 @@ mod tests {
                 message,
                 line,
                 column,
+                ..
             } => {
                 assert_eq!(endpoint, "messages_create_specific_message");
                 assert!(message.contains("missing field `role`"), "{message}");

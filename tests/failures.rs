@@ -19,9 +19,19 @@ fn connection_refused_names_the_url() {
     let client = Client::with_base_url(&url).unwrap();
     let err = client.snapshot_messages(Transferables::Default).unwrap_err();
     match &err {
-        Error::Connection { url: failed, reason } => {
+        Error::Connection {
+            url: failed,
+            reason,
+            source,
+        } => {
             assert!(failed.starts_with(&url), "{failed}");
             assert_eq!(reason, "connection refused");
+            // The operating system's error stays attached, for reporters that show the whole chain.
+            let io = source
+                .as_deref()
+                .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+                .expect("the I/O error is the source");
+            assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
         }
         other => panic!("unexpected {other:?}"),
     }

@@ -2,17 +2,17 @@
 //!
 //! Each exported body is written as `ffi_boundary! { … }`: the body runs in a closure under
 //! `catch_unwind`, so cbindgen still sees a plain `extern "C" fn` and no panic unwinds into C. What the
-//! body evaluates to decides what C gets back ([`BoundaryOutput`]): a `Result<(), Failure>` becomes a
+//! body evaluates to decides what C gets back ([`BoundaryOutput`]): a `Result<(), CallError>` becomes a
 //! [`pieces_status`] (recording the last error on failure), `()` stays nothing, a pointer stays a
 //! pointer (NULL after a panic). A test (`ffi::tests`) reads these sources and fails if any `extern "C"
 //! fn` body does not start with the macro.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CStr, CString, NulError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-use super::status::{pieces_status, Failure};
-use crate::error::{panic_message, Error};
+use super::status::{pieces_status, CallError};
+use crate::error::panic_message;
 
 /// Runs the body of an exported function inside the panic boundary. See the module documentation.
 macro_rules! ffi_boundary {
@@ -31,7 +31,7 @@ pub(crate) trait BoundaryOutput {
     fn after_panic() -> Self::C;
 }
 
-impl BoundaryOutput for Result<(), Failure> {
+impl BoundaryOutput for Result<(), CallError> {
     type C = pieces_status;
 
     fn into_c(self) -> pieces_status {
@@ -76,7 +76,7 @@ pub(crate) fn guard<R: BoundaryOutput>(body: impl FnOnce() -> R) -> R::C {
             let message = panic_message(payload.as_ref());
             // Dropping a payload can itself panic (a payload whose Drop panics); keep that inside too.
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            let _ = catch_unwind(|| Failure::panic(&message).record());
+            let _ = catch_unwind(|| CallError::panic(&message).record());
             R::after_panic()
         }
     }
@@ -87,24 +87,27 @@ pub(crate) fn guard<R: BoundaryOutput>(body: impl FnOnce() -> R) -> R::C {
 /// # Safety
 /// A non-NULL `pointer` must come from `Box::into_raw` of a `T` that is still alive (not yet freed) for
 /// the whole of `'a`, as the C API's handles do until their `*_free`.
-pub(crate) unsafe fn handle<'a, T>(pointer: *const T, parameter: &'static str) -> Result<&'a T, Failure> {
+pub(crate) unsafe fn handle<'a, T>(pointer: *const T, parameter: &'static str) -> Result<&'a T, CallError> {
     // SAFETY: the caller guarantees a non-NULL pointer is a live, aligned `T`; NULL gives None.
-    unsafe { pointer.as_ref() }.ok_or_else(|| Failure::null(parameter))
+    unsafe { pointer.as_ref() }.ok_or_else(|| CallError::null(parameter))
 }
 
 /// Reads a NUL-terminated UTF-8 string parameter, refusing NULL and invalid UTF-8.
 ///
 /// # Safety
 /// A non-NULL `pointer` must point to a NUL-terminated string that stays unchanged for `'a`.
-pub(crate) unsafe fn c_str<'a>(pointer: *const c_char, parameter: &'static str) -> Result<&'a str, Failure> {
+pub(crate) unsafe fn c_str<'a>(
+    pointer: *const c_char,
+    parameter: &'static str,
+) -> Result<&'a str, CallError> {
     if pointer.is_null() {
-        return Err(Failure::null(parameter));
+        return Err(CallError::null(parameter));
     }
     // SAFETY: non-NULL and NUL-terminated, as the caller guarantees.
     let bytes = unsafe { CStr::from_ptr(pointer) };
     bytes
         .to_str()
-        .map_err(|err| Failure::utf8(parameter, err.valid_up_to()))
+        .map_err(|err| CallError::utf8(parameter, err.valid_up_to()))
 }
 
 /// An out-parameter, checked for NULL before any work is done and written only on success.
@@ -114,9 +117,9 @@ pub(crate) struct Out<T> {
 
 impl<T> Out<T> {
     /// Refuses a NULL out-parameter.
-    pub(crate) fn new(pointer: *mut T, parameter: &'static str) -> Result<Self, Failure> {
+    pub(crate) fn new(pointer: *mut T, parameter: &'static str) -> Result<Self, CallError> {
         if pointer.is_null() {
-            Err(Failure::null(parameter))
+            Err(CallError::null(parameter))
         } else {
             Ok(Out { pointer })
         }
@@ -142,15 +145,8 @@ pub(crate) fn checked_json_c_string(text: String) -> *mut c_char {
     unsafe { CString::from_vec_unchecked(text.into_bytes()) }.into_raw()
 }
 
-/// Hands JSON text to C as a `char *` that pieces_string_free() releases. `endpoint` names where the
-/// text came from, for the (unreachable in practice) case of a NUL byte: JSON text never holds one.
-pub(crate) fn owned_c_string(text: String, endpoint: &'static str) -> Result<*mut c_char, Failure> {
-    CString::new(text).map(CString::into_raw).map_err(|err| {
-        Failure::from(Error::Decode {
-            endpoint,
-            message: format!("the text holds a NUL byte at offset {}", err.nul_position()),
-            line: 0,
-            column: 0,
-        })
-    })
+/// Hands text to C as a `char *` that pieces_string_free() releases; a NUL byte inside the text, which C
+/// would read as its end, is refused and returned for the caller to say whose text it was.
+pub(crate) fn owned_c_string(text: String) -> Result<*mut c_char, NulError> {
+    CString::new(text).map(CString::into_raw)
 }

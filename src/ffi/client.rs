@@ -1,10 +1,11 @@
 //! [`pieces_client`]: a configured connection pool to PiecesOS.
 
 use super::boundary::{c_str, handle, owned_c_string, Out};
-use super::status::Failure;
+use super::status::CallError;
 use crate::client::Client;
 use crate::config::ClientConfig;
-use crate::health::endpoint;
+use crate::error::Error;
+use crate::operation::WELL_KNOWN_VERSION;
 use std::ffi::c_char;
 
 /// A client for one PiecesOS: its base URL, application id, timeouts and a pool of kept-alive
@@ -71,7 +72,7 @@ pub unsafe extern "C" fn pieces_client_new(
         let handle = Box::into_raw(Box::new(pieces_client { client }));
         // SAFETY: `out` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(handle) };
-        Ok::<(), Failure>(())
+        Ok::<(), CallError>(())
     }
 }
 
@@ -135,7 +136,9 @@ pub unsafe extern "C" fn pieces_client_base_url(
         // SAFETY: NULL or a live client, as the caller guarantees.
         let client = unsafe { handle(client, "client") }?;
         let out = Out::new(out, "out")?;
-        let url = owned_c_string(client.client.base_url()?, "base_url")?;
+        // A base URL passed validation, which refuses control characters, NUL among them.
+        let url = owned_c_string(client.client.base_url()?)
+            .map_err(|err| Error::internal("hand the base URL to C", err))?;
         // SAFETY: `out` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(url) };
         Ok(())
@@ -181,7 +184,10 @@ pub unsafe extern "C" fn pieces_client_check_version(
         };
         let version = client.client.check_version()?;
         if let Some(out) = out {
-            let version = owned_c_string(version, endpoint::VERSION)?;
+            let version = owned_c_string(version).map_err(|err| {
+                let at = err.nul_position();
+                Error::decode_message(WELL_KNOWN_VERSION.name, format!("the version holds a NUL byte at offset {at}"))
+            })?;
             // SAFETY: `out_version` is not NULL and valid for writing a pointer, as the caller
             // guarantees.
             unsafe { out.write(version) };

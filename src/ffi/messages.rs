@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::boundary::{c_str, checked_json_c_string, handle, Out};
 use super::client::pieces_client;
-use super::status::{pieces_status, Failure};
+use super::status::{pieces_status, CallError};
 use crate::messages::Transferables;
 
 /// Whether PiecesOS includes heavy content (such as a fragment's text) in what it answers: one of the
@@ -21,12 +21,12 @@ pub const PIECES_TRANSFERABLES_INCLUDE: pieces_transferables = 1;
 /// `transferables=false`: leave the content out (ids, timestamps and the rest stay).
 pub const PIECES_TRANSFERABLES_EXCLUDE: pieces_transferables = 2;
 
-fn transferables(value: pieces_transferables) -> Result<Transferables, Failure> {
+fn transferables(value: pieces_transferables) -> Result<Transferables, CallError> {
     match value {
         PIECES_TRANSFERABLES_DEFAULT => Ok(Transferables::Default),
         PIECES_TRANSFERABLES_INCLUDE => Ok(Transferables::Include),
         PIECES_TRANSFERABLES_EXCLUDE => Ok(Transferables::Exclude),
-        other => Err(Failure::argument(
+        other => Err(CallError::argument(
             "transferables",
             format!("{other} is not a pieces_transferables (0 DEFAULT, 1 INCLUDE or 2 EXCLUDE)"),
         )),

@@ -58,21 +58,25 @@ pub enum pieces_status {
     /// (what PiecesOS reported), `required` (`">=12.0.0, <13.0.0"`) and `update` (`"pieces-os"`: PiecesOS
     /// is too old; `"client"`: this library is too old), and its message says the same.
     IncompatibleVersion = 16,
+    /// The library could not do its own part of the work (the system refused it a thread, or it could
+    /// not write a value as JSON text); nothing about the arguments or the server was wrong. The last
+    /// error's `message` says what failed.
+    Internal = 17,
 }
 
 /// Why a call did not succeed: the status it returns and the last-error JSON it records.
 #[derive(Debug)]
-pub(crate) struct Failure {
+pub(crate) struct CallError {
     status: pieces_status,
     detail: Map<String, Value>,
 }
 
-impl Failure {
+impl CallError {
     fn new(status: pieces_status, kind: &str, message: String) -> Self {
         let mut detail = Map::new();
         detail.insert("kind".into(), kind.into());
         detail.insert("message".into(), message.into());
-        Failure { status, detail }
+        CallError { status, detail }
     }
 
     fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -82,7 +86,7 @@ impl Failure {
 
     /// A NULL where a pointer is needed.
     pub(crate) fn null(parameter: &'static str) -> Self {
-        Failure::new(
+        CallError::new(
             pieces_status::NullParameter,
             "null_parameter",
             format!("{parameter} is NULL"),
@@ -92,7 +96,7 @@ impl Failure {
 
     /// A string parameter that is not UTF-8; `valid_up_to` is the offset of the first bad byte.
     pub(crate) fn utf8(parameter: &'static str, valid_up_to: usize) -> Self {
-        Failure::new(
+        CallError::new(
             pieces_status::InvalidUtf8,
             "invalid_utf8",
             format!("{parameter} is not valid UTF-8 (the first invalid byte is at offset {valid_up_to})"),
@@ -108,7 +112,7 @@ impl Failure {
 
     /// Nothing arrived in time (pull mode).
     pub(crate) fn no_event(timeout_ms: i32) -> Self {
-        Failure::new(
+        CallError::new(
             pieces_status::NoEvent,
             "no_event",
             format!("no event arrived within {timeout_ms} ms"),
@@ -117,7 +121,7 @@ impl Failure {
 
     /// The terminal event has already been taken (pull mode).
     pub(crate) fn closed() -> Self {
-        Failure::new(
+        CallError::new(
             pieces_status::Closed,
             "closed",
             "the subscription has ended: its terminal event was already taken".to_owned(),
@@ -126,7 +130,7 @@ impl Failure {
 
     /// A call that would wait for the very thread it is made on.
     pub(crate) fn in_callback(function: &'static str) -> Self {
-        Failure::new(
+        CallError::new(
             pieces_status::InCallback,
             "in_callback",
             format!("{function} cannot be called from inside the subscription's own callback"),
@@ -135,7 +139,7 @@ impl Failure {
 
     /// A panic caught at the boundary.
     pub(crate) fn panic(message: &str) -> Self {
-        Failure::new(
+        CallError::new(
             pieces_status::Panic,
             "panic",
             format!("a panic was caught at the C boundary (a bug in pieces-os-client): {message}"),
@@ -156,7 +160,7 @@ impl Failure {
     }
 }
 
-impl From<Error> for Failure {
+impl From<Error> for CallError {
     fn from(error: Error) -> Self {
         let status = match &error {
             Error::InvalidInput { .. } => pieces_status::InvalidArgument,
@@ -170,11 +174,12 @@ impl From<Error> for Failure {
             Error::HandlerPanicked { .. } => pieces_status::Panic,
             Error::NotRunning { .. } => pieces_status::NotRunning,
             Error::IncompatibleVersion { .. } => pieces_status::IncompatibleVersion,
+            Error::Internal { .. } => pieces_status::Internal,
         };
         let Value::Object(detail) = error.to_json() else {
             unreachable!("Error::to_json always builds an object")
         };
-        Failure { status, detail }
+        CallError { status, detail }
     }
 }
 
@@ -197,11 +202,11 @@ fn set_last_error(detail: &Value) {
 ///
 /// The object has `kind` (a short stable name: `null_parameter`, `invalid_utf8`, `invalid_json`,
 /// `invalid_input`, `connection`, `timeout`, `http_status`, `decode`, `websocket`, `body_too_large`,
-/// `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, …) and `message`
-/// (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's text body),
-/// `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON problem),
-/// `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery tried),
-/// `found`, `required` and `update` (of an incompatible version).
+/// `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, `internal`, …)
+/// and `message` (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's
+/// text body), `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON
+/// problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery
+/// tried), `found`, `required` and `update` (of an incompatible version).
 ///
 /// # Ownership
 /// The string belongs to the library: do not free it. It stays valid until the next call of a
@@ -244,6 +249,7 @@ mod tests {
             (pieces_status::BodyTooLarge, 14),
             (pieces_status::NotRunning, 15),
             (pieces_status::IncompatibleVersion, 16),
+            (pieces_status::Internal, 17),
         ];
         for (status, value) in expected {
             assert_eq!(status as u32, value, "{status:?}");
@@ -252,15 +258,15 @@ mod tests {
 
     #[test]
     fn discovery_and_version_errors_have_their_own_statuses() {
-        let failure = Failure::from(Error::NotRunning {
-            scanned: crate::discovery::DEFAULT_PORTS,
+        let failure = CallError::from(Error::NotRunning {
+            scanned: crate::ports::DEFAULT_PORTS,
         });
         assert_eq!(failure.status(), pieces_status::NotRunning);
         assert_eq!(failure.detail["kind"], "not_running");
         assert_eq!(failure.detail["scanned"], "39300-39399");
 
-        let failure = Failure::from(
-            crate::health::VersionRange::default()
+        let failure = CallError::from(
+            crate::version::VersionRange::default()
                 .check("11.0.2")
                 .unwrap_err(),
         );
@@ -273,8 +279,8 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with("update PiecesOS"));
-        let failure = Failure::from(
-            crate::health::VersionRange::default()
+        let failure = CallError::from(
+            crate::version::VersionRange::default()
                 .check("13.0.0")
                 .unwrap_err(),
         );
@@ -283,7 +289,7 @@ mod tests {
 
     #[test]
     fn errors_map_to_statuses_and_json() {
-        let failure = Failure::from(Error::HttpStatus {
+        let failure = CallError::from(Error::HttpStatus {
             endpoint: "messages_delete_specific_message",
             status: 500,
             body: "no such message".into(),
@@ -294,10 +300,18 @@ mod tests {
         assert_eq!(failure.detail["body"], "no such message");
 
         let err = serde_json::from_str::<Value>("{\n  x").unwrap_err();
-        let failure = Failure::from(Error::invalid_json("seed", &err));
+        let failure = CallError::from(Error::invalid_json("seed", err));
         assert_eq!(failure.status(), pieces_status::InvalidJson);
         assert_eq!(failure.detail["line"], 2);
         assert_eq!(failure.detail["argument"], "seed");
         assert!(failure.detail["column"].as_u64().unwrap() > 0);
+    }
+
+    #[test]
+    fn internal_failures_have_a_status_of_their_own() {
+        let io = std::io::Error::other("no more threads");
+        let failure = CallError::from(Error::internal("start the subscription thread", io));
+        assert_eq!(failure.status(), pieces_status::Internal);
+        assert_eq!(failure.detail["kind"], "internal");
     }
 }

@@ -9,13 +9,15 @@ use std::cell::Cell;
 use std::ffi::{c_char, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::boundary::{handle, owned_c_string, Out};
 use super::client::pieces_client;
-use super::status::{pieces_status, Failure};
-use crate::stream::{PullSubscription, Stopper, Subscription, SubscriptionEvent, ENDPOINT};
+use super::status::{pieces_status, CallError};
+use crate::error::Error;
+use crate::stream::{PullSubscription, Stopper, Subscription, SubscriptionEvent};
+use crate::sync::{lock, wait_timeout};
 
 /// Receives the events of a callback-mode subscription.
 ///
@@ -72,11 +74,6 @@ struct CallbackShared {
     orphan: Mutex<Option<Box<pieces_subscription>>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every value under these locks stays consistent across a panic (plain options and flags).
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl CallbackShared {
     fn open(&self) {
         *lock(&self.opened) = true;
@@ -88,11 +85,7 @@ impl CallbackShared {
         while !*opened {
             // Bounded by pieces_messages_subscribe, which opens the gate before returning (even when it
             // unwinds); the timeout only guards against a lost wake-up.
-            opened = self
-                .open
-                .wait_timeout(opened, Duration::from_millis(50))
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            opened = wait_timeout(&self.open, opened, Duration::from_millis(50));
         }
     }
 }
@@ -359,10 +352,10 @@ pub unsafe extern "C" fn pieces_subscription_next(
         let (subscription, userdata) = match &handle.mode {
             Mode::Pull { subscription, userdata } => (subscription, userdata),
             Mode::Callback { shared, .. } if in_callback_of(shared) => {
-                return Err(Failure::in_callback("pieces_subscription_next"));
+                return Err(CallError::in_callback("pieces_subscription_next"));
             }
             Mode::Callback { .. } => {
-                return Err(Failure::argument(
+                return Err(CallError::argument(
                     "s",
                     "is a callback-mode subscription: its events go to the callback, not to \
                      pieces_subscription_next",
@@ -379,10 +372,13 @@ pub unsafe extern "C" fn pieces_subscription_next(
         };
         let event = match event {
             Ok(event) => event,
-            Err(RecvTimeoutError::Timeout) => return Err(Failure::no_event(timeout_ms)),
-            Err(RecvTimeoutError::Disconnected) => return Err(Failure::closed()),
+            Err(RecvTimeoutError::Timeout) => return Err(CallError::no_event(timeout_ms)),
+            Err(RecvTimeoutError::Disconnected) => return Err(CallError::closed()),
         };
-        let text = event.to_json().map_err(Failure::from).and_then(|text| owned_c_string(text, ENDPOINT));
+        // JSON text never holds a raw NUL byte (serde_json escapes U+0000), so this is never refused.
+        let text = event.to_json().and_then(|text| {
+            owned_c_string(text).map_err(|err| Error::internal("hand an event to C as text", err))
+        });
         if event.is_terminal() {
             // Taken out under the lock, run after it: user code never runs while a lock is held.
             let finished = lock(userdata).take();
@@ -391,7 +387,7 @@ pub unsafe extern "C" fn pieces_subscription_next(
             }
         }
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
-        unsafe { out.write(text?) };
+        unsafe { out.write(text.map_err(CallError::from)?) };
         Ok(())
     }
 }
@@ -517,10 +513,7 @@ mod tests {
         assert_eq!(value["data"]["iterable"][0]["conversationMessage"]["id"], "m1");
         assert_eq!(value["data"]["iterable"][1]["deleted"], true);
 
-        let error = crate::Error::Connection {
-            url: "http://127.0.0.1:1".into(),
-            reason: "connection refused".into(),
-        };
+        let error = crate::Error::connection("http://127.0.0.1:1", "connection refused", None);
         let (text, value) = parsed(&SubscriptionEvent::Disconnected {
             error,
             retry_in: Duration::from_millis(250),

@@ -79,11 +79,13 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::sync::lock;
 
 pub use faults::{DropMode, FaultConfig, Faults};
 
@@ -257,12 +259,6 @@ pub(crate) struct Shared {
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Every TCP connection accepted since start, so tests can see whether clients reuse connections.
     accepted: AtomicU64,
-}
-
-/// Locks a mutex, carrying on after a panic elsewhere: every guarded value stays consistent between
-/// single steps, and one failed connection thread must not take the server down.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Shared {

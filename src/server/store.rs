@@ -268,9 +268,7 @@ pub(crate) struct Store {
 
 impl Store {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic elsewhere while holding the lock leaves the data consistent enough for a test server
-        // (each write is a single step), so carry on rather than poison every later request.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.inner)
     }
 
     /// Stores a complete message as given and announces it on the stream. The id is the message's string

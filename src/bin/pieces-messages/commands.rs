@@ -746,6 +746,7 @@ mod tests {
             error: Error::Connection {
                 url: "ws://127.0.0.1:39300/messages/stream/identifiers".into(),
                 reason: "connection refused".into(),
+                source: None,
             },
             retry_in: Duration::from_millis(1500),
         };

@@ -168,6 +168,7 @@ pub fn describe(error: &Error) -> String {
             message,
             line,
             column,
+            ..
         } => format!(
             "{} is not valid: {message}{}",
             setting(argument),
@@ -244,6 +245,7 @@ mod tests {
             message: "missing field `iterable`".into(),
             line: 1,
             column: 2,
+            source: None,
         });
         assert_eq!(
             decode.human().unwrap(),
@@ -272,6 +274,7 @@ mod tests {
         let refused = Error::Connection {
             url: url.clone(),
             reason: "connection refused".into(),
+            source: None,
         };
         assert_eq!(
             describe_stream(&refused),
@@ -281,6 +284,7 @@ mod tests {
             url: url.clone(),
             status: Some(404),
             reason: "the upgrade was refused".into(),
+            source: None,
         };
         assert_eq!(
             describe_stream(&refused_upgrade),
@@ -290,6 +294,7 @@ mod tests {
             url,
             status: None,
             reason: "the server cut the connection".into(),
+            source: None,
         };
         assert_eq!(describe_stream(&cut), "the server cut the connection");
     }

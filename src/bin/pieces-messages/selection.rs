@@ -186,6 +186,7 @@ fn decoder(endpoint: &'static str) -> impl Fn(serde_json::Error) -> Error {
         message: err.to_string(),
         line: 0,
         column: 0,
+        source: Some(Box::new(err)),
     }
 }
 

@@ -1,0 +1,93 @@
+//! `conversation_messages_stream_identifiers`: the WebSocket stream of message-identifier changes.
+//!
+//! Three ways to consume it, from the simplest to the most robust:
+//!
+//! * [`Client::stream_identifiers`] opens one connection and hands out its frames as a blocking
+//!   [`IdentifierStream`] (`next`, `next_timeout`, `try_next`, `Iterator`). It ends with the connection.
+//! * [`Client::subscribe_identifiers`] runs one background thread that connects, reconnects with
+//!   exponential backoff and jitter, and calls a handler with each [`SubscriptionEvent`] in order.
+//! * [`Client::subscribe_identifiers_pull`] is the same subscription with the events queued for
+//!   [`PullSubscription::next`] and friends, for hosts that must not be called from a foreign thread.
+//!
+//! # Guarantees of a subscription
+//!
+//! * Events arrive in order: `Connected`, then `Identifiers` frames (the first after each `Connected`
+//!   is the full set, marked `full: true`), then `Disconnected` when the connection is lost, and again
+//!   `Connected` when it is back. Exactly one terminal event ends it: `Closed` after a stop, or `Failed`
+//!   when attempts ran out or the handler panicked.
+//! * `stop` returns promptly: it shuts the socket down and wakes the backoff sleep instead of waiting for a
+//!   read timeout. It may be called from any thread, the handler's own included (see [`Stopper`]).
+//! * No thread outlives its handle: dropping a [`Subscription`] stops and joins its thread.
+//! * A client that discovers PiecesOS (built without a base URL) scans for it again before each
+//!   reconnection, so a subscription follows PiecesOS when it restarts on another port; finding nothing is
+//!   a `Disconnected` event with [`Error::NotRunning`](crate::Error::NotRunning), and the attempts go on.
+//! * A silent connection counts as lost after [`StreamConfig::idle_timeout`](crate::StreamConfig::idle_timeout); pings keep a healthy quiet
+//!   one alive.
+//! * The pull queue holds [`StreamConfig::queue_capacity`](crate::StreamConfig::queue_capacity) events. When it is full the subscription thread
+//!   stops reading the socket until the consumer takes an event (back-pressure), so no event is dropped.
+//!
+//! [`LiveIds`] keeps the current set of message ids from the events, converging to the server's set after
+//! every reconnection.
+//!
+//! # Where things are
+//!
+//! | file | what |
+//! |---|---|
+//! | `connection.rs` | dialing, the WebSocket handshake, one connection's reads, pings and idle limit |
+//! | `identifier_stream.rs` | [`IdentifierStream`]: one connection as a blocking iterator |
+//! | `event.rs` | [`SubscriptionEvent`] and its JSON form |
+//! | `subscription.rs` | [`Subscription`], [`Stopper`]: the thread that connects, reads and reconnects |
+//! | `backoff.rs` | the delays between reconnection attempts |
+//! | `pull.rs` | [`PullSubscription`] and its bounded queue |
+//! | `live_ids.rs` | [`LiveIds`] |
+
+mod backoff;
+mod connection;
+mod event;
+mod identifier_stream;
+mod live_ids;
+mod pull;
+mod subscription;
+
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::error::Result;
+
+pub use event::SubscriptionEvent;
+pub use identifier_stream::IdentifierStream;
+pub use live_ids::LiveIds;
+pub use pull::PullSubscription;
+pub use subscription::{Stopper, Subscription};
+
+impl Client {
+    /// Opens one connection to the identifier stream and returns it as a blocking [`IdentifierStream`].
+    ///
+    /// The first frame lists every current message; later frames carry what changed. An upgrade the
+    /// server refuses is an [`Error::WebSocket`](crate::Error::WebSocket) with its HTTP status (404: this PiecesOS has no stream).
+    pub fn stream_identifiers(&self) -> Result<IdentifierStream> {
+        let base_url = self.base_url()?;
+        let connection = connection::Connection::open(self, &base_url, &self.config().stream, &|_| true)?;
+        Ok(IdentifierStream::new(connection))
+    }
+
+    /// Starts a subscription that calls `handler` on its own thread with every [`SubscriptionEvent`],
+    /// reconnecting as [`ClientConfig::stream`](crate::ClientConfig::stream) says. See the module
+    /// documentation for its guarantees.
+    pub fn subscribe_identifiers<F>(&self, handler: F) -> Result<Subscription>
+    where
+        F: FnMut(SubscriptionEvent) + Send + 'static,
+    {
+        Subscription::start(self.clone(), Box::new(handler))
+    }
+
+    /// Starts a subscription whose events are queued for [`PullSubscription::next`],
+    /// [`PullSubscription::next_timeout`] and [`PullSubscription::try_next`].
+    pub fn subscribe_identifiers_pull(&self) -> Result<PullSubscription> {
+        let queue = Arc::new(pull::Queue::new(self.config().stream.queue_capacity));
+        let sink_queue = Arc::clone(&queue);
+        let subscription = Subscription::start(self.clone(), Box::new(move |event| sink_queue.push(event)))?;
+        queue.attach(subscription.stopper());
+        Ok(PullSubscription::new(subscription, queue))
+    }
+}

@@ -1,0 +1,261 @@
+//! [`Subscription`] and [`Stopper`]: the thread that connects, reads, reconnects with backoff, and
+//! delivers every event in order, until a stop or the last allowed attempt.
+
+use std::net::{Shutdown, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::Duration;
+
+use super::backoff::Backoff;
+use super::connection::{Connection, Read};
+use super::event::SubscriptionEvent;
+use crate::client::Client;
+use crate::error::{panic_message, Error, Result};
+use crate::sync::{lock, wait_timeout_while};
+
+/// What `stop` and the subscription thread share.
+struct Shared {
+    /// Also read without the lock, by the hot paths that only need to know.
+    stop_requested: AtomicBool,
+    state: Mutex<State>,
+    /// Wakes the backoff sleep and the pull queue's back-pressure wait.
+    wake: Condvar,
+    thread_id: Mutex<Option<ThreadId>>,
+}
+
+struct State {
+    stopped: bool,
+    /// A handle on the current connection's socket, so `stop` can shut it down under a blocked read.
+    socket: Option<TcpStream>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stop_requested.load(Ordering::Acquire)
+    }
+
+    fn request_stop(&self) {
+        let mut state = self.lock();
+        state.stopped = true;
+        self.stop_requested.store(true, Ordering::Release);
+        if let Some(socket) = state.socket.take() {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        drop(state);
+        self.wake.notify_all();
+    }
+
+    /// Keeps a handle on a new connection's socket; `false` when a stop came first.
+    fn register(&self, socket: &TcpStream) -> bool {
+        let mut state = self.lock();
+        if state.stopped {
+            return false;
+        }
+        state.socket = socket.try_clone().ok();
+        true
+    }
+
+    fn unregister(&self) {
+        self.lock().socket = None;
+    }
+
+    /// Sleeps for `delay` unless a stop comes first; returns whether it was stopped.
+    fn sleep(&self, delay: Duration) -> bool {
+        let state = wait_timeout_while(&self.wake, self.lock(), delay, |state| !state.stopped);
+        state.stopped
+    }
+}
+
+/// A running subscription to the identifier stream with a handler. Made by
+/// [`Client::subscribe_identifiers`]. Dropping it stops it and joins its thread.
+pub struct Subscription {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("stopped", &self.shared.is_stopped())
+            .finish()
+    }
+}
+
+/// Stops a subscription from anywhere, its own handler included. Cheap to clone; see
+/// [`Subscription::stopper`].
+#[derive(Clone)]
+pub struct Stopper {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Stopper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stopper").finish_non_exhaustive()
+    }
+}
+
+impl Stopper {
+    /// Asks the subscription to stop and returns at once; the thread then delivers `Closed` and ends.
+    pub fn stop(&self) {
+        self.shared.request_stop();
+    }
+
+    /// Whether a stop has been asked for.
+    pub(super) fn is_stopped(&self) -> bool {
+        self.shared.is_stopped()
+    }
+}
+
+/// What the subscription thread delivers events into.
+type Sink = Box<dyn FnMut(SubscriptionEvent) + Send>;
+
+impl Subscription {
+    /// Starts the subscription thread, which delivers every event into `sink`.
+    pub(super) fn start(client: Client, sink: Sink) -> Result<Self> {
+        let shared = Arc::new(Shared {
+            stop_requested: AtomicBool::new(false),
+            state: Mutex::new(State {
+                stopped: false,
+                socket: None,
+            }),
+            wake: Condvar::new(),
+            thread_id: Mutex::new(None),
+        });
+        let thread_shared = Arc::clone(&shared);
+        let thread = thread::Builder::new()
+            .name("pieces-identifiers".to_owned())
+            .spawn(move || run(client, thread_shared, sink))
+            .map_err(|err| Error::internal("start the subscription thread", err))?;
+        Ok(Subscription {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// A [`Stopper`] for this subscription, to move into its handler or another thread.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Whether a stop has been asked for.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.is_stopped()
+    }
+
+    /// Stops the subscription and, unless called from its own handler, waits for its thread to end
+    /// (after the terminal event). Returns promptly: the socket is shut down and the backoff sleep woken.
+    pub fn stop(&mut self) {
+        self.shared.request_stop();
+        if self.on_own_thread() {
+            return;
+        }
+        if let Some(thread) = self.thread.take() {
+            // The thread catches the handler's panics itself, so a join error cannot carry one.
+            let _ = thread.join();
+        }
+    }
+
+    fn on_own_thread(&self) -> bool {
+        *lock(&self.shared.thread_id) == Some(thread::current().id())
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The subscription thread: connect, read, reconnect, until stopped or out of attempts.
+fn run(client: Client, shared: Arc<Shared>, mut sink: Sink) {
+    // Recorded before the first event, so a handler that drops or stops its subscription is recognised.
+    *lock(&shared.thread_id) = Some(thread::current().id());
+    let config = client.config().stream.clone();
+    let mut deliver = |event: SubscriptionEvent| -> Result<()> {
+        catch_unwind(AssertUnwindSafe(|| sink(event))).map_err(|panic| Error::HandlerPanicked {
+            message: panic_message(panic.as_ref()),
+        })
+    };
+    let mut backoff = Backoff::new(&config);
+    // The base URL that last failed: a client that discovers PiecesOS scans again before the next attempt,
+    // since a restarted PiecesOS may listen on another port.
+    let mut failed_url: Option<String> = None;
+    let terminal = 'subscription: loop {
+        if shared.is_stopped() {
+            break SubscriptionEvent::Closed;
+        }
+        let opened = client
+            .base_url_after(failed_url.take().as_deref(), Some(&shared.stop_requested))
+            .and_then(|base_url| {
+                let opened = Connection::open(&client, &base_url, &config, &|tcp| shared.register(tcp));
+                // Kept for a connection that opens too: it is the one to replace once it is lost.
+                failed_url = Some(base_url);
+                opened
+            });
+        let lost = match opened {
+            Ok(mut connection) => {
+                backoff.reset();
+                if let Err(error) = deliver(SubscriptionEvent::Connected {
+                    url: connection.url.clone(),
+                }) {
+                    break SubscriptionEvent::Failed { error };
+                }
+                let mut full = true;
+                let lost = loop {
+                    let error = match connection.read(None) {
+                        Ok(Read::Frame(frame)) => {
+                            if shared.is_stopped() {
+                                break None;
+                            }
+                            if let Err(error) = deliver(SubscriptionEvent::Identifiers { frame, full }) {
+                                break 'subscription SubscriptionEvent::Failed { error };
+                            }
+                            full = false;
+                            continue;
+                        }
+                        Ok(Read::Nothing) => continue,
+                        Ok(Read::Closed) => connection.error("the server closed the stream".to_owned()),
+                        Err(error) => error,
+                    };
+                    break Some(error);
+                };
+                shared.unregister();
+                if shared.is_stopped() {
+                    connection.close();
+                }
+                lost
+            }
+            Err(error) => {
+                // A stop that interrupted this attempt is a stop, not an attempt that failed.
+                if shared.is_stopped() {
+                    break SubscriptionEvent::Closed;
+                }
+                if backoff.exhausted() {
+                    break SubscriptionEvent::Failed { error };
+                }
+                Some(error)
+            }
+        };
+        let Some(error) = lost.filter(|_| !shared.is_stopped()) else {
+            break SubscriptionEvent::Closed;
+        };
+        let retry_in = backoff.next_delay();
+        if let Err(error) = deliver(SubscriptionEvent::Disconnected { error, retry_in }) {
+            break SubscriptionEvent::Failed { error };
+        }
+        if shared.sleep(retry_in) {
+            break SubscriptionEvent::Closed;
+        }
+    };
+    shared.unregister();
+    // The terminal event is delivered even to a handler that panicked before; a second panic is dropped.
+    let _ = deliver(terminal);
+}
