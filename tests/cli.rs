@@ -313,6 +313,10 @@ impl Running {
 
     /// Ctrl-C, then the exit status and the lines not read yet.
     fn interrupt(mut self) -> (i32, Vec<String>) {
+        self.interrupt_in_place()
+    }
+
+    fn interrupt_in_place(&mut self) -> (i32, Vec<String>) {
         ctrl_c(&self.child);
         let status = wait(&mut self.child);
         let deadline = Instant::now() + LIMIT;
@@ -325,6 +329,14 @@ impl Running {
             rest.push(line);
         }
         (status.code().expect("ended by a signal"), rest)
+    }
+}
+
+impl Drop for Running {
+    /// A test that failed before its Ctrl-C leaves no program behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
