@@ -82,7 +82,7 @@ strip -o "$OUT/libpieces_os_client.stripped.so" "$LIB"
 note "{\"case\": \"build\", \"client\": \"cargo build --release --lib\", \"seconds\": $build_seconds}"
 note "{\"case\": \"cdylib\", \"client\": \"libpieces_os_client.so\", \"bytes\": $(stat -c %s "$LIB"), \"stripped_bytes\": $(stat -c %s "$OUT/libpieces_os_client.stripped.so")}"
 say "building the stand-in and the bench harness"
-cargo build --release --locked --features server --bin pieces-os-server >>"$LOG" 2>&1
+cargo build --release --locked --features server,cli --bin pieces-os-server >>"$LOG" 2>&1
 BENCH_BIN=$(cargo bench --locked --bench compare --no-run --message-format=json 2>>"$LOG" |
     python3 -c 'import json, sys
 for line in sys.stdin:
