@@ -34,7 +34,7 @@
 enum pieces_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
     /**
      * Success; out-parameters have been written.
@@ -111,15 +111,15 @@ enum pieces_status
      * (what PiecesOS reported), `required` (`">=12.0.0, <13.0.0"`) and `update` (`"pieces-os"`: PiecesOS
      * is too old; `"client"`: this library is too old), and its message says the same.
      */
-    PIECES_STATUS_INCOMPATIBLE_VERSION = 16,
+    PIECES_STATUS_INCOMPATIBLE_VERSION = 16
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum pieces_status pieces_status;
 #else
 typedef uint32_t pieces_status;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * A client for one PiecesOS: its base URL, application id, timeouts and a pool of kept-alive
@@ -179,7 +179,7 @@ typedef void (*pieces_event_cb)(void *userdata, const char *event_json, size_t l
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /**
  * Makes a client from a JSON configuration.
@@ -602,7 +602,7 @@ pieces_status pieces_subscription_stop(pieces_subscription *s);
 void pieces_subscription_free(pieces_subscription *s);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* PIECES_OS_CLIENT_H */
