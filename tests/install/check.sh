@@ -15,14 +15,14 @@ cd "$root"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pieces-install-check.XXXXXX")
 prefix=$work/prefix
-server_pid=
+server_pids=()
 checks=0
 finish() {
-    local status=$?
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    local status=$? pid
+    for pid in ${server_pids[@]+"${server_pids[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [ "$status" = 0 ]; then
         rm -rf "$work"
     else
@@ -125,14 +125,22 @@ step "a stand-in PiecesOS on 127.0.0.1"
 server=$(cargo build --quiet --features server,cli,capi --bin pieces-os-server --message-format=json |
     grep -o '"executable":"[^"]*pieces-os-server"' | sed 's/^"executable":"//; s/"$//')
 [ -x "$server" ] || fail "cargo built no pieces-os-server"
-"$server" --port 0 --seed 5 >"$work/server.out" &
-server_pid=$!
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$work/server.out" && break
-    sleep 0.1
-done
-url=$(sed -n 's/^listening on //p' "$work/server.out")
-[ -n "$url" ] || fail "the stand-in did not start"
+# Starts a stand-in with the given options on a free port and sets stand_in_url to its URL; finish()
+# ends it.
+start_stand_in() {
+    local out
+    out=$(mktemp "$work/stand-in.XXXXXX")
+    "$server" --port 0 "$@" >"$out" &
+    server_pids+=("$!")
+    for _ in $(seq 100); do
+        grep -q '^listening on ' "$out" && break
+        sleep 0.1
+    done
+    stand_in_url=$(sed -n 's/^listening on //p' "$out")
+    [ -n "$stand_in_url" ] || fail "the stand-in ($*) did not start"
+}
+start_stand_in --seed 5
+url=$stand_in_url
 echo "$url"
 
 step "examples/c with pkg-config, linked with the shared library"
@@ -154,7 +162,7 @@ grep -q "messages in the snapshot" "$work/messages.out"
 # The README's snippets marked <!-- ci: DIR/FILE --> go to $work/readme/DIR/FILE; each DIR/run.sh then
 # runs in its directory, with the stand-in's URL in place of the default one.
 extract_readme_snippets() {
-    local out=$1 target= inside=0 line
+    local out=$1 target='' inside=0 line
     while IFS= read -r line; do
         if [ "$inside" = 1 ]; then
             if [[ $line == '```'* ]]; then
@@ -173,7 +181,7 @@ extract_readme_snippets() {
     done <README.md
 }
 extract_readme_snippets "$work/readme"
-for snippet in c/app.c c/run.sh cmake/CMakeLists.txt cmake/app.cpp cmake/run.sh; do
+for snippet in c/app.c c/run.sh cmake/CMakeLists.txt cmake/app.cpp cmake/run.sh cmake/without-cmake.sh; do
     [ -s "$work/readme/$snippet" ] || fail "README.md has no snippet marked <!-- ci: $snippet -->"
 done
 
@@ -181,9 +189,12 @@ step "the README's C snippet, linked with pkg-config, dynamically and statically
 (cd "$work/readme/c" && bash -euo pipefail run.sh) | tee "$work/readme-c.out"
 [ "$(grep -c '"iterable"' "$work/readme-c.out")" = 2 ] || fail "the README's C programs did not print two snapshots"
 
-step "the README's CMake project (find_package, the C++ wrapper)"
-(cd "$work/readme/cmake" && bash -euo pipefail run.sh) | tee "$work/readme-cmake.out"
-grep -q '"iterable"' "$work/readme-cmake.out" || fail "the README's C++ program printed no snapshot"
+step "the README's C++ program, with its CMake project (find_package) and with pkg-config"
+for script in run.sh without-cmake.sh; do
+    (cd "$work/readme/cmake" && bash -euo pipefail "$script") | tee "$work/readme-cmake.out"
+    grep -q '"iterable"' "$work/readme-cmake.out" || fail "the README's C++ program ($script) printed no snapshot"
+    grep -q '"type":"closed"' "$work/readme-cmake.out" || fail "the README's C++ program ($script) did not end its loop"
+done
 
 step "the C++ wrapper's tests through find_package, shared and static, under ASan and UBSan"
 sanitizers="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -g"
@@ -191,13 +202,8 @@ cmake -S tests/install/cmake -B "$work/cmake-raii" -DCMAKE_BUILD_TYPE=Debug -DCM
     -DCMAKE_CXX_FLAGS="$sanitizers" -DCMAKE_EXE_LINKER_FLAGS="$sanitizers"
 cmake --build "$work/cmake-raii" -j 2
 # A second stand-in that fails every request, as the program's third argument.
-"$server" --port 0 --fail-every 1 >"$work/failing.out" &
-failing_pid=$!
-for _ in $(seq 100); do
-    grep -q '^listening on ' "$work/failing.out" && break
-    sleep 0.1
-done
-failing_url=$(sed -n 's/^listening on //p' "$work/failing.out")
+start_stand_in --fail-every 1
+failing_url=$stand_in_url
 refused_url=http://127.0.0.1:9 # the discard port: nothing listens on loopback
 for linkage in shared static; do
     ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:fast_unwind_on_malloc=0 \
@@ -206,8 +212,6 @@ for linkage in shared static; do
     grep -q 'raii.cpp: [0-9]* passed, 0 failed' "$work/raii-$linkage.out" || fail "raii_$linkage did not pass"
     if grep -q Sanitizer "$work/raii-$linkage.out"; then fail "a sanitizer reported on raii_$linkage"; fi
 done
-kill "$failing_pid"
-wait "$failing_pid" 2>/dev/null || true
 
 step "the CMake version file follows the ABI policy"
 next_abi=$([ "$major" = 0 ] && echo "0.$((minor + 1))" || echo "$((major + 1))")
