@@ -34,7 +34,7 @@
 enum pieces_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
     /**
      * Success; out-parameters have been written.
@@ -117,15 +117,15 @@ enum pieces_status
      * not write a value as JSON text); nothing about the arguments or the server was wrong. The last
      * error's `message` says what failed.
      */
-    PIECES_STATUS_INTERNAL = 17,
+    PIECES_STATUS_INTERNAL = 17
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum pieces_status pieces_status;
 #else
 typedef uint32_t pieces_status;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * A client for one PiecesOS: its base URL, application id, timeouts and a pool of kept-alive
@@ -185,7 +185,7 @@ typedef void (*pieces_event_cb)(void *userdata, const char *event_json, size_t l
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /**
  * Makes a client from a JSON configuration.
@@ -608,7 +608,7 @@ pieces_status pieces_subscription_stop(pieces_subscription *s);
 void pieces_subscription_free(pieces_subscription *s);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* PIECES_OS_CLIENT_H */

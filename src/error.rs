@@ -498,11 +498,8 @@ mod tests {
             "well_known_version returned a body that does not decode: \"banana\" is not a version"
         );
         assert!(std::error::Error::source(&error).is_none());
-        // black_box: a literal would trip the invalid_from_utf8 lint, which is what this test wants.
-        let error = Error::invalid_utf8(
-            "e",
-            std::str::from_utf8(std::hint::black_box(b"ab\xff")).unwrap_err(),
-        );
+        let bytes = vec![b'a', b'b', 0xff];
+        let error = Error::invalid_utf8("e", std::str::from_utf8(&bytes).unwrap_err());
         assert!(error.to_string().ends_with("invalid UTF-8 at byte 2"), "{error}");
         assert!(std::error::Error::source(&error)
             .and_then(|cause| cause.downcast_ref::<std::str::Utf8Error>())

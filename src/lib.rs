@@ -26,8 +26,9 @@
 //!
 //! Data flows one way: [`config`] → [`Client`] → an endpoint of [`messages`] → the wire (ureq, then
 //! `wire`'s checks) → a model of [`models`] or JSON text. The `server` feature adds the `server` module, a local
-//! stand-in PiecesOS that speaks the same wire format, for tests and examples. [`ffi`] is the C API
-//! (`include/pieces_os_client.h`), built on the JSON-text endpoints and the subscriptions of [`stream`].
+//! stand-in PiecesOS that speaks the same wire format, for tests and examples. The `capi` feature adds `ffi`,
+//! the C API (`include/pieces_os_client.h`), built on the JSON-text endpoints and the subscriptions of
+//! [`stream`].
 
 #![deny(missing_docs)]
 // `unsafe` lives in `ffi` (the C boundary, where every block carries its `// SAFETY:` reason) and in the
@@ -38,6 +39,7 @@ pub mod client;
 pub mod config;
 pub mod discovery;
 pub mod error;
+#[cfg(feature = "capi")]
 pub mod ffi;
 pub mod health;
 pub mod messages;
@@ -60,3 +62,8 @@ pub use operation::Transferables;
 pub use ports::PortRange;
 pub use stream::{IdentifierStream, LiveIds, PullSubscription, Stopper, Subscription, SubscriptionEvent};
 pub use version::{Version, VersionRange};
+
+/// The README's Rust snippets, compiled as doctests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -15,6 +15,15 @@ use pieces_os_client::{
 
 const LIMIT: Duration = Duration::from_secs(10);
 
+/// How many messages a snapshot through `client` holds.
+fn snapshot_len(client: &Client) -> usize {
+    client
+        .snapshot_messages(Transferables::Default)
+        .unwrap()
+        .iterable
+        .len()
+}
+
 fn url_of(port: u16) -> String {
     format!("http://127.0.0.1:{port}")
 }
@@ -95,14 +104,7 @@ fn discovery_is_lazy_and_its_result_is_shared_by_clones() {
     assert!(matches!(clone.health(), Err(Error::NotRunning { .. })));
 
     let server = start_on(port_at(ports, 3), ServerConfig::default().with_seed_messages(2));
-    assert_eq!(
-        clone
-            .snapshot_messages(Transferables::Default)
-            .unwrap()
-            .iterable
-            .len(),
-        2
-    );
+    assert_eq!(snapshot_len(&clone), 2);
     assert_eq!(client.cached_base_url(), Some(server.url()));
     // The next call reuses the URL: no second health probe reaches the server.
     let probes = || {
@@ -122,26 +124,12 @@ fn a_refused_request_follows_pieces_os_to_its_new_port() {
     let ports = free_ports(5);
     let first = start_on(port_at(ports, 3), ServerConfig::default().with_seed_messages(2));
     let client = Client::new(scanning(ports)).unwrap();
-    assert_eq!(
-        client
-            .snapshot_messages(Transferables::Default)
-            .unwrap()
-            .iterable
-            .len(),
-        2
-    );
+    assert_eq!(snapshot_len(&client), 2);
     first.stop();
 
     // Restarted on a lower port, with other data.
     let second = start_on(port_at(ports, 1), ServerConfig::default().with_seed_messages(5));
-    assert_eq!(
-        client
-            .snapshot_messages(Transferables::Default)
-            .unwrap()
-            .iterable
-            .len(),
-        5
-    );
+    assert_eq!(snapshot_len(&client), 5);
     assert_eq!(client.cached_base_url(), Some(second.url()));
     second.stop();
 

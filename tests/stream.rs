@@ -53,6 +53,14 @@ fn frame_ids(event: &SubscriptionEvent) -> Option<(Vec<(String, bool)>, bool)> {
     }
 }
 
+/// Stops `subscription` and fails unless the stop (which joins its thread) returned within a second.
+fn assert_stops_promptly(subscription: &mut pieces_os_client::Subscription) {
+    let started = Instant::now();
+    subscription.stop();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
+
 /// Waits for the next event that `pick` accepts, failing the test on a timeout.
 fn wait_for<T>(
     events: &Receiver<SubscriptionEvent>,
@@ -241,13 +249,7 @@ fn stop_is_prompt_during_a_blocked_read_and_during_backoff() {
     let client = client_for(&server);
     let (mut subscription, events) = subscribe(&client);
     wait_for(&events, |e| frame_ids(e).map(drop));
-    let started = Instant::now();
-    subscription.stop();
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_stops_promptly(&mut subscription);
 
     // Backoff: the retry delay is a minute, so only a woken sleep returns in time.
     let server = server_with(0);
@@ -262,13 +264,7 @@ fn stop_is_prompt_during_a_blocked_read_and_during_backoff() {
     wait_for(&events, |e| {
         matches!(e, SubscriptionEvent::Disconnected { .. }).then_some(())
     });
-    let started = Instant::now();
-    subscription.stop();
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_stops_promptly(&mut subscription);
     assert!(matches!(
         events.try_iter().last(),
         Some(SubscriptionEvent::Closed)

@@ -145,7 +145,8 @@ fn the_header_declares_the_whole_contract() {
         "PIECES_STATUS_WEBSOCKET = 9,",
         "PIECES_STATUS_BODY_TOO_LARGE = 14,",
         "PIECES_STATUS_NOT_RUNNING = 15,",
-        "PIECES_STATUS_INCOMPATIBLE_VERSION = 16,",
+        // The last enumerator: C89 allows no comma after it.
+        "PIECES_STATUS_INCOMPATIBLE_VERSION = 16",
         "#define PIECES_TRANSFERABLES_EXCLUDE 2",
         "#ifdef __cplusplus",
         "extern \"C\" {",

@@ -539,26 +539,13 @@ impl Response {
     }
 }
 
-/// The reason phrase of the statuses the server uses.
+/// The reason phrase of `status`, as the `http` crate (ureq's) names it; `Unknown` for a status it does
+/// not know.
 pub(crate) fn reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        200 => "OK",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        413 => "Content Too Large",
-        426 => "Upgrade Required",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        _ => "Unknown",
-    }
+    ureq::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or("Unknown")
 }
 
 /// Bodies up to this size are written in the same write as the head.
@@ -604,31 +591,23 @@ pub(crate) fn write_response(
     stream.flush()
 }
 
-/// Decodes `%XX` escapes (and nothing else: `+` stays `+`, as in a path). Invalid escapes are an error.
+/// Decodes `%XX` escapes (and nothing else: `+` stays `+`, as in a path). A `%` without two hex digits
+/// after it is an error, as is a decoded text that is not UTF-8.
 pub(crate) fn percent_decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|pair| std::str::from_utf8(pair).ok())
-                .filter(|pair| pair.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-            match hex {
-                Some(byte) => {
-                    out.push(byte);
-                    i += 3;
-                }
-                None => return Err(format!("invalid percent-encoding in {text:?}")),
-            }
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    // The crate passes a malformed escape through unchanged; a server that checks its URLs refuses it.
+    let malformed = text.match_indices('%').any(|(at, _)| {
+        !text
+            .as_bytes()
+            .get(at + 1..at + 3)
+            .is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err(format!("invalid percent-encoding in {text:?}"));
     }
-    String::from_utf8(out).map_err(|_| format!("percent-encoding of {text:?} is not UTF-8"))
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| format!("percent-encoding of {text:?} is not UTF-8"))
 }
 
 #[cfg(test)]
@@ -832,5 +811,16 @@ mod tests {
         assert!(percent_decode("%2").is_err());
         assert!(percent_decode("%zz").is_err());
         assert!(percent_decode("%FF").is_err());
+        assert!(percent_decode("50%").is_err());
+        assert_eq!(percent_decode("plain").unwrap(), "plain");
+    }
+
+    #[test]
+    fn reason_phrases_come_from_the_status_table() {
+        assert_eq!(reason(200), "OK");
+        assert_eq!(reason(101), "Switching Protocols");
+        assert_eq!(reason(431), "Request Header Fields Too Large");
+        assert_eq!(reason(500), "Internal Server Error");
+        assert_eq!(reason(599), "Unknown");
     }
 }

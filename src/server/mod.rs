@@ -497,8 +497,8 @@ impl Server {
     /// Binds 127.0.0.1 on the configured port, seeds the store and starts accepting connections.
     ///
     /// # Errors
-    /// The port cannot be bound (in use, or not allowed), the header name is not a valid HTTP token, or a
-    /// thread cannot be started.
+    /// The port cannot be bound (in use, or not allowed; the message names the address), the header name
+    /// is not a valid HTTP token, or a thread cannot be started.
     pub fn start(config: ServerConfig) -> io::Result<Server> {
         let header_is_token = !config.api_key_header.is_empty()
             && config
@@ -514,7 +514,12 @@ impl Server {
                 ),
             ));
         }
-        let listener = TcpListener::bind(("127.0.0.1", config.port))?;
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot listen on 127.0.0.1:{}: {error}", config.port),
+            )
+        })?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             number: SERVER_NUMBER.fetch_add(1, Ordering::Relaxed),

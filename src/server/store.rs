@@ -195,6 +195,62 @@ impl Inner {
     }
 }
 
+/// Below this many messages, seeding stays on the calling thread: starting threads would cost more.
+const PARALLEL_SEED_MIN: usize = 64;
+
+/// The most threads seeding uses.
+const SEED_THREADS: usize = 8;
+
+/// The entries of the realistic messages `indices`, in order. Building them (generating, serializing
+/// twice, lowercasing) is what makes seeding slow, so large ranges are split over the cores, each thread
+/// building one contiguous part; every thread is joined before this returns.
+fn seeded_entries(indices: std::ops::Range<usize>, rng_seed: u64) -> Vec<Entry> {
+    let build = |range: std::ops::Range<usize>| -> Vec<Entry> {
+        range
+            .map(|index| {
+                let message = seed::realistic_message(index, rng_seed);
+                let id = message["id"].as_str().unwrap_or_default().to_owned();
+                Entry::new(id, &message)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(SEED_THREADS);
+    if indices.len() < PARALLEL_SEED_MIN || threads < 2 {
+        return build(indices);
+    }
+    let part = indices.len().div_ceil(threads);
+    let parts: Vec<std::ops::Range<usize>> = (indices.start..indices.end)
+        .step_by(part)
+        .map(|first| first..(first + part).min(indices.end))
+        .collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .iter()
+            .map(|range| {
+                let part = range.clone();
+                std::thread::Builder::new()
+                    .name("psrv-seed".to_owned())
+                    .spawn_scoped(scope, move || build(part))
+                    .map_err(|_| range.clone())
+            })
+            .collect();
+        let mut entries = Vec::with_capacity(indices.len());
+        for worker in workers {
+            // A part whose thread could not start is built here instead.
+            match worker {
+                Ok(handle) => match handle.join() {
+                    Ok(part) => entries.extend(part),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(range) => entries.extend(build(range)),
+            }
+        }
+        entries
+    })
+}
+
 /// The shared store of one server.
 #[derive(Default)]
 pub(crate) struct Store {
@@ -249,13 +305,7 @@ impl Store {
             inner.seeded += count;
             start
         };
-        let entries: Vec<Entry> = (start..start + count)
-            .map(|index| {
-                let message = seed::realistic_message(index, rng_seed);
-                let id = message["id"].as_str().unwrap_or_default().to_owned();
-                Entry::new(id, &message)
-            })
-            .collect();
+        let entries = seeded_entries(start..start + count, rng_seed);
         let ids: Vec<String> = entries.iter().map(|entry| entry.id.clone()).collect();
         let mut inner = self.lock();
         inner.slots.reserve(entries.len());
@@ -491,6 +541,24 @@ mod tests {
         assert_eq!(store.get(&id), Some(json!("not an object")));
         let (generated, _, _) = store.insert(json!({"role": "USER"}));
         assert_eq!(store.get(&generated).unwrap()["id"], generated.as_str());
+    }
+
+    #[test]
+    fn seeding_in_parallel_keeps_the_sequence_and_continues_it() {
+        let store = Store::default();
+        let count = PARALLEL_SEED_MIN * 3 + 5;
+        let first = store.seed_realistic(count, 11);
+        let more = store.seed_realistic(7, 11);
+        let expected: Vec<Value> = (0..count + 7)
+            .map(|index| seed::realistic_message(index, 11))
+            .collect();
+        let ids: Vec<&str> = expected.iter().map(|m| m["id"].as_str().unwrap()).collect();
+        assert_eq!(first, ids[..count]);
+        assert_eq!(more, ids[count..]);
+        assert_eq!(store.ids(), ids);
+        for index in [0, PARALLEL_SEED_MIN, count - 1, count + 6] {
+            assert_eq!(store.get(ids[index]).as_ref(), Some(&expected[index]));
+        }
     }
 
     #[test]

@@ -861,6 +861,12 @@ fn stop_is_prompt_with_clients_connected_and_frees_the_port() {
     assert_eq!(get(&again, "/.well-known/health").status, 200);
     let taken = Server::start(ServerConfig::default().with_port(port)).unwrap_err();
     assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+    assert!(
+        taken
+            .to_string()
+            .starts_with(&format!("cannot listen on 127.0.0.1:{port}: ")),
+        "{taken}"
+    );
     again.stop();
 }
 

@@ -181,8 +181,7 @@ static void test_threads_share_the_url(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s URL REFUSED_URL FAILING_URL\n", argv[0]);
+    if (!usage_ok(argc, argv)) {
         return 2;
     }
     url = argv[1];

@@ -265,8 +265,7 @@ static void test_threads(pieces_client *client) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s URL REFUSED_URL FAILING_URL\n", argv[0]);
+    if (!usage_ok(argc, argv)) {
         return 2;
     }
     url = argv[1];

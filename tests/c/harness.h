@@ -61,6 +61,16 @@ static inline int finish(const char *name) {
     return failed == 0 && passed > 0 ? 0 : 1;
 }
 
+/* Every test program takes the same three URLs (see tests/c_api.rs): a live stand-in, a port that refuses
+ * connections, and a stand-in that fails every request. False, after a usage line, when they are missing. */
+static inline bool usage_ok(int argc, char **argv) {
+    if (argc == 4) {
+        return true;
+    }
+    fprintf(stderr, "usage: %s URL REFUSED_URL FAILING_URL\n", argv[0]);
+    return false;
+}
+
 static inline double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
