@@ -361,8 +361,9 @@ fn a_dripping_frame_cannot_hold_a_read_past_its_deadline_or_the_idle_limit() {
     let mut stream = client.stream_identifiers().unwrap();
     let started = Instant::now();
     assert!(stream.next_timeout(Duration::from_millis(150)).unwrap().is_none());
+    // Far below the 80 s the drip lasts; the margin is for a loaded machine.
     assert!(
-        started.elapsed() < Duration::from_millis(600),
+        started.elapsed() < Duration::from_millis(1500),
         "{:?}",
         started.elapsed()
     );

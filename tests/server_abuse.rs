@@ -132,8 +132,9 @@ fn stalled_requests_and_idle_connections_are_closed_by_the_timeouts() {
         "{}",
         String::from_utf8_lossy(&answer)
     );
+    // The head would drip forever; the margin over the 500 ms limit is for a loaded machine.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
