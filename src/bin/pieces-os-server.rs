@@ -14,7 +14,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use pieces_os_client::server::{DropMode, FaultConfig, Server, ServerConfig, DEFAULT_PORT, DEFAULT_VERSION};
+use pieces_os_client::server::{
+    DropMode, FaultConfig, Server, ServerConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, DEFAULT_VERSION,
+};
 
 /// What `--help` shows after the options.
 const AFTER_HELP: &str = "\
@@ -66,6 +68,10 @@ struct Args {
     /// How a WebSocket is dropped.
     #[arg(long = "ws-drop-mode", value_name = "MODE", value_enum, default_value_t = DropModeArg::Close)]
     ws_drop_mode: DropModeArg,
+
+    /// The largest request body accepted; a larger one is answered 413 before it is read.
+    #[arg(long = "max-body-bytes", value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: u64,
 }
 
 /// The spellings of [`DropMode`] on the command line.
@@ -85,6 +91,7 @@ impl Args {
             .with_rng_seed(self.rng_seed)
             .with_api_key_header(&self.api_key_header)
             .with_version(&self.pieces_version)
+            .with_max_body_bytes(self.max_body_bytes)
             .with_faults(FaultConfig {
                 fail_every: self.fail_every,
                 delay: Duration::from_millis(self.delay_ms),
@@ -198,6 +205,8 @@ mod tests {
             "2",
             "--ws-drop-mode",
             "cut",
+            "--max-body-bytes",
+            "1000",
         ])
         .unwrap();
         assert_eq!(args.seed, 5);
@@ -209,6 +218,7 @@ mod tests {
                 .with_application_id("app")
                 .with_api_key_header("application")
                 .with_version("12.0.1")
+                .with_max_body_bytes(1000)
                 .with_faults(FaultConfig {
                     fail_every: 3,
                     delay: Duration::from_millis(40),
