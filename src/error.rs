@@ -30,7 +30,7 @@ pub enum Error {
 
     /// A JSON text handed in (a seed, a search input, a configuration) is not valid JSON or not the model
     /// it should be. Nothing was sent.
-    #[error("invalid JSON for {argument}: {message} at line {line} column {column}")]
+    #[error("invalid JSON for {argument}: {message}{}", at_position(*.line, *.column))]
     InvalidJson {
         /// Which argument (for example `seed`, `search_input`, `config`).
         argument: &'static str,
@@ -73,7 +73,7 @@ pub enum Error {
     },
 
     /// The server answered with a body that is not the endpoint's model.
-    #[error("{endpoint} returned a body that does not decode: {message} at line {line} column {column}")]
+    #[error("{endpoint} returned a body that does not decode: {message}{}", at_position(*.line, *.column))]
     Decode {
         /// The documented operation whose response did not decode.
         endpoint: &'static str,
@@ -292,6 +292,16 @@ impl Error {
     }
 }
 
+/// ` at line L column C` for an error tied to a position in a text, and nothing for one that is not (line
+/// 0): "at line 0 column 0" would point at a place that does not exist.
+fn at_position(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" at line {line} column {column}")
+    }
+}
+
 /// The text of a panic payload (a `&str` or `String` message), for [`Error::HandlerPanicked`] and the C
 /// API's panic boundary.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -315,6 +325,37 @@ fn serde_message(err: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_without_a_position_do_not_show_one() {
+        let error = Error::Decode {
+            endpoint: "messages_snapshot",
+            message: "the text holds a NUL byte at offset 3".into(),
+            line: 0,
+            column: 0,
+        };
+        assert_eq!(
+            error.to_string(),
+            "messages_snapshot returned a body that does not decode: the text holds a NUL byte at offset 3"
+        );
+        let error = Error::InvalidJson {
+            argument: "seed",
+            message: "expected a string".into(),
+            line: 0,
+            column: 0,
+        };
+        assert_eq!(error.to_string(), "invalid JSON for seed: expected a string");
+        let error = Error::InvalidJson {
+            argument: "seed",
+            message: "expected a string".into(),
+            line: 2,
+            column: 7,
+        };
+        assert_eq!(
+            error.to_string(),
+            "invalid JSON for seed: expected a string at line 2 column 7"
+        );
+    }
 
     #[test]
     fn decode_error_keeps_position_out_of_the_message() {

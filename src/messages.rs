@@ -21,7 +21,7 @@ use crate::models::{
     ConversationMessage, ConversationMessages, SearchInput, SearchedConversationMessages,
     SeededConversationMessage,
 };
-use crate::wire::{self, shapes};
+use crate::wire;
 
 /// Whether PiecesOS includes heavy content (such as a fragment's text) in what it answers.
 ///
@@ -72,7 +72,7 @@ impl Client {
 
     /// `messages_snapshot` as the server's JSON text (a `ConversationMessages`), checked, not re-encoded.
     pub fn snapshot_messages_json(&self, transferables: Transferables) -> Result<String> {
-        wire::checked_text::<shapes::ConversationMessages>(
+        wire::checked_text::<ConversationMessages>(
             endpoint::SNAPSHOT,
             self.send(endpoint::SNAPSHOT, Method::Get, "/messages", transferables, None)?,
         )
@@ -109,7 +109,7 @@ impl Client {
             transferables,
             Some(seed_json.as_bytes()),
         )?;
-        wire::checked_text::<shapes::ConversationMessage>(endpoint::CREATE, body)
+        wire::checked_text::<ConversationMessage>(endpoint::CREATE, body)
     }
 
     /// `messages_delete_specific_message`: deletes the message with id `message_id`.
@@ -166,7 +166,7 @@ impl Client {
             transferables,
             Some(search_input_json.as_bytes()),
         )?;
-        wire::checked_text::<shapes::SearchedConversationMessages>(endpoint::SEARCH, body)
+        wire::checked_text::<SearchedConversationMessages>(endpoint::SEARCH, body)
     }
 }
 

@@ -2,136 +2,66 @@
 //!
 //! Rust callers get typed models ([`decode`]). The C API hands the server's body out as it came, so it
 //! must not pay for a decode and re-encode, nor alter a byte; [`checked_text`] instead runs the body
-//! through a *shape*: a zero-sized mirror of the model's required paths that serde walks without building
-//! anything. A body passes when it is valid UTF-8 JSON and every field the model requires is present with
-//! the right JSON type; optional fields are skipped unexamined, exactly as a lossless model would keep them.
+//! through the model's *check*, generated with its decode from the same declaration
+//! ([`Check`](crate::models::check::Check)): it walks the body exactly as the decode does, failing where it
+//! fails, and builds nothing. So a body is OK for the JSON-text forms exactly when the typed forms would
+//! decode it, and when it is not, both fail with the same error.
 
-use std::fmt;
-use std::marker::PhantomData;
-
-use serde::de::{DeserializeOwned, Deserializer, Visitor};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use crate::models::check::{Check, Field};
 
 /// Decodes a response body into its model, naming the endpoint and the position on failure.
 pub(crate) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|err| Error::decode(endpoint, &err))
 }
 
-/// Checks a response body against the shape `S` and returns it, unchanged, as text.
+/// Checks that a response body decodes as the model `M` and returns it, unchanged, as text.
 ///
 /// The text holds no NUL byte: it is valid JSON, where U+0000 can only appear escaped (a raw control
 /// character inside a string is refused, and outside strings only whitespace and structure are allowed).
 #[allow(unsafe_code)] // One unchecked conversion, after the whole body was checked.
-pub(crate) fn checked_text<S: DeserializeOwned>(endpoint: &'static str, body: Vec<u8>) -> Result<String> {
-    decode::<S>(endpoint, &body)?;
-    // serde_json checks the UTF-8 of the strings it keeps (keys, required fields), not of those a shape
-    // skips, so the whole body is checked here. With SIMD: `str::from_utf8` takes text rich in non-ASCII
-    // (as message text is) almost byte by byte, and cost a third as much as the shape walk itself.
-    if simdutf8::basic::from_utf8(&body).is_err() {
-        let valid_up_to = std::str::from_utf8(&body).map_or_else(|err| err.valid_up_to(), |text| text.len());
-        return Err(Error::Decode {
-            endpoint,
-            message: format!("invalid UTF-8 at byte {valid_up_to}"),
-            line: 0,
-            column: 0,
-        });
+pub(crate) fn checked_text<M: Field + DeserializeOwned>(
+    endpoint: &'static str,
+    body: Vec<u8>,
+) -> Result<String> {
+    // The check skips the text of untyped parts without looking at its UTF-8 (the decode's `RawValue`
+    // checks it), so the whole body is checked here, in one pass. With SIMD: `str::from_utf8` takes text
+    // rich in non-ASCII (as message text is) almost byte by byte.
+    let accepted =
+        simdutf8::basic::from_utf8(&body).is_ok() && serde_json::from_slice::<Check<M>>(&body).is_ok();
+    if !accepted {
+        return Err(rejection::<M>(endpoint, &body));
     }
     // SAFETY: the whole body was just found to be valid UTF-8.
     Ok(unsafe { String::from_utf8_unchecked(body) })
 }
 
-/// Shapes of the response models, one per JSON-returning endpoint.
-pub(crate) mod shapes {
-    use super::{Flag, Number, Text};
-    use serde::Deserialize;
-
-    /// `ConversationMessages`: the snapshot.
-    #[derive(Deserialize)]
-    pub(crate) struct ConversationMessages {
-        #[serde(rename = "iterable")]
-        _iterable: Vec<ConversationMessage>,
-    }
-
-    /// `ConversationMessage`: what a create answers, and the items of a snapshot.
-    #[derive(Deserialize)]
-    pub(crate) struct ConversationMessage {
-        #[serde(rename = "id")]
-        _id: Text,
-        #[serde(rename = "created")]
-        _created: GroupedTimestamp,
-        #[serde(rename = "updated")]
-        _updated: GroupedTimestamp,
-        #[serde(rename = "role")]
-        _role: Text,
-        #[serde(rename = "conversation")]
-        _conversation: Referenced,
-    }
-
-    #[derive(Deserialize)]
-    struct GroupedTimestamp {
-        #[serde(rename = "value")]
-        _value: Text,
-    }
-
-    #[derive(Deserialize)]
-    struct Referenced {
-        #[serde(rename = "id")]
-        _id: Text,
-    }
-
-    /// `SearchedConversationMessages`: what a search answers.
-    #[derive(Deserialize)]
-    pub(crate) struct SearchedConversationMessages {
-        #[serde(rename = "iterable")]
-        _iterable: Vec<SearchedConversationMessage>,
-    }
-
-    #[derive(Deserialize)]
-    struct SearchedConversationMessage {
-        #[serde(rename = "exact")]
-        _exact: Flag,
-        #[serde(rename = "identifier")]
-        _identifier: Text,
-        #[serde(rename = "similarity")]
-        _similarity: Number,
-        #[serde(rename = "message", default)]
-        _message: Option<ConversationMessage>,
-    }
-}
-
-/// Generates a zero-sized type that accepts exactly one JSON type and keeps nothing of it.
-macro_rules! json_type_check {
-    ($name:ident, $expecting:literal, $deserialize:ident, $($visit:ident: $ty:ty),+) => {
-        #[doc = concat!("Accepts ", $expecting, " and keeps nothing of it.")]
-        pub(crate) struct $name;
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-                struct Check(PhantomData<$name>);
-                impl<'de> Visitor<'de> for Check {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str($expecting)
-                    }
-                    $(fn $visit<E: serde::de::Error>(self, _: $ty) -> std::result::Result<$name, E> {
-                        Ok($name)
-                    })+
-                }
-                deserializer.$deserialize(Check(PhantomData))
+/// The error for a body the check refused: the decode's own, message and position, so that the JSON-text
+/// forms and the typed forms fail alike. Only refused bodies pay for the decode.
+#[cold]
+fn rejection<M: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Error {
+    match decode::<M>(endpoint, body) {
+        Err(err) => err,
+        // The check and the decode accept the same language (tests and the fuzz target `check_vs_decode`
+        // hold them to it); should they ever differ, the body is still refused.
+        Ok(_) => {
+            debug_assert!(false, "the check refused a body that decodes");
+            Error::Decode {
+                endpoint,
+                message: "the body failed the JSON-text check although it decodes".into(),
+                line: 0,
+                column: 0,
             }
         }
-    };
+    }
 }
-
-json_type_check!(Text, "a string", deserialize_str, visit_str: &str, visit_borrowed_str: &'de str, visit_string: String);
-json_type_check!(Flag, "a boolean", deserialize_bool, visit_bool: bool);
-json_type_check!(Number, "a number", deserialize_f64, visit_f64: f64, visit_i64: i64, visit_u64: u64);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::{ConversationMessage, ConversationMessages, SearchedConversationMessages};
 
     const MESSAGE: &str = r#"{"id":"m1","created":{"value":"2024-01-01T00:00:00Z"},"updated":{"value":"2024-01-01T00:00:00.5+00:00","readable":"now"},"role":"USER","conversation":{"id":"c1"},"fragment":{"string":{"raw":"hi \u00e9 😀"}},"unknown":[1,{"x":null}]}"#;
 
@@ -139,8 +69,7 @@ mod tests {
     fn checked_text_returns_the_body_unchanged() {
         let body = format!(r#"{{"iterable":[{MESSAGE},{MESSAGE}],"indices":{{"m1":-1}}}}"#);
         let text =
-            checked_text::<shapes::ConversationMessages>("messages_snapshot", body.clone().into_bytes())
-                .unwrap();
+            checked_text::<ConversationMessages>("messages_snapshot", body.clone().into_bytes()).unwrap();
         assert_eq!(text, body);
     }
 
@@ -148,8 +77,7 @@ mod tests {
     fn checked_text_names_a_missing_required_field_and_its_position() {
         let body = MESSAGE.replace(r#""role":"USER","#, "");
         let err =
-            checked_text::<shapes::ConversationMessage>("messages_create_specific_message", body.into())
-                .unwrap_err();
+            checked_text::<ConversationMessage>("messages_create_specific_message", body.into()).unwrap_err();
         match err {
             Error::Decode {
                 endpoint,
@@ -173,23 +101,21 @@ mod tests {
             (
                 r#""created":{"value":"2024-01-01T00:00:00Z"}"#,
                 r#""created":"2024""#,
-                "struct GroupedTimestamp",
+                "expected a GroupedTimestamp object",
             ),
             (
                 r#""conversation":{"id":"c1"}"#,
                 r#""conversation":null"#,
-                "struct Referenced",
+                "expected a ReferencedConversation object",
             ),
         ] {
             let body = MESSAGE.replace(from, to);
-            let err = checked_text::<shapes::ConversationMessage>("e", body.into()).unwrap_err();
+            let err = checked_text::<ConversationMessage>("e", body.into()).unwrap_err();
             assert!(err.to_string().contains(expected), "{to}: {err}");
         }
-        let err =
-            checked_text::<shapes::ConversationMessages>("e", b"{\"iterable\": {}}".to_vec()).unwrap_err();
+        let err = checked_text::<ConversationMessages>("e", b"{\"iterable\": {}}".to_vec()).unwrap_err();
         assert!(err.to_string().contains("expected a sequence"), "{err}");
-        let err =
-            checked_text::<shapes::ConversationMessages>("e", b"{\"iterable\": []} x".to_vec()).unwrap_err();
+        let err = checked_text::<ConversationMessages>("e", b"{\"iterable\": []} x".to_vec()).unwrap_err();
         assert!(err.to_string().contains("trailing characters"), "{err}");
     }
 
@@ -198,23 +124,186 @@ mod tests {
         let good = format!(
             r#"{{"iterable":[{{"exact":true,"identifier":"m1","similarity":1,"message":{MESSAGE}}},{{"exact":false,"identifier":"m2","similarity":0.25,"temporal":false}}]}}"#
         );
-        checked_text::<shapes::SearchedConversationMessages>("search_messages", good.into()).unwrap();
+        checked_text::<SearchedConversationMessages>("search_messages", good.into()).unwrap();
         let bad = r#"{"iterable":[{"exact":"yes","identifier":"m1","similarity":1}]}"#;
-        let err =
-            checked_text::<shapes::SearchedConversationMessages>("search_messages", bad.into()).unwrap_err();
+        let err = checked_text::<SearchedConversationMessages>("search_messages", bad.into()).unwrap_err();
         assert!(err.to_string().contains("expected a boolean"), "{err}");
         let bad = r#"{"iterable":[{"exact":true,"identifier":"m1","similarity":1,"message":{"id":"m1"}}]}"#;
-        let err =
-            checked_text::<shapes::SearchedConversationMessages>("search_messages", bad.into()).unwrap_err();
-        assert!(err.to_string().contains("missing field `created`"), "{err}");
+        let err = checked_text::<SearchedConversationMessages>("search_messages", bad.into()).unwrap_err();
+        assert!(err.to_string().contains("missing field `conversation`"), "{err}");
     }
 
     #[test]
     fn checked_text_refuses_invalid_utf8_and_non_json() {
         let mut body = br#"{"iterable":[],"x":""#.to_vec();
         body.extend_from_slice(&[0xff, b'"', b'}']);
-        assert!(checked_text::<shapes::ConversationMessages>("e", body).is_err());
-        assert!(checked_text::<shapes::ConversationMessages>("e", b"<html>".to_vec()).is_err());
-        assert!(checked_text::<shapes::ConversationMessages>("e", Vec::new()).is_err());
+        assert!(checked_text::<ConversationMessages>("e", body).is_err());
+        assert!(checked_text::<ConversationMessages>("e", b"<html>".to_vec()).is_err());
+        assert!(checked_text::<ConversationMessages>("e", Vec::new()).is_err());
+    }
+
+    /// Runs the check and the typed decode on `body` and asserts that they agree: both accept, or both
+    /// refuse with the same error. Returns whether the body was accepted.
+    fn same_verdict<M>(body: &[u8]) -> bool
+    where
+        M: Field + DeserializeOwned + serde::Serialize,
+    {
+        let checked = checked_text::<M>("e", body.to_vec());
+        let decoded = decode::<M>("e", body);
+        match (&checked, &decoded) {
+            (Ok(text), Ok(_)) => assert_eq!(text.as_bytes(), body),
+            (Err(checked), Err(decoded)) => assert_eq!(checked.to_string(), decoded.to_string()),
+            _ => panic!(
+                "check {:?} but decode {:?} for {}",
+                checked.as_ref().map(drop),
+                decoded.as_ref().map(drop),
+                String::from_utf8_lossy(body)
+            ),
+        }
+        checked.is_ok()
+    }
+
+    /// A snapshot whose first message has `key: value` spliced in (`key` may also replace a typed key,
+    /// as the last of two: which makes it a repeated key).
+    fn snapshot_with(key_and_value: &str) -> String {
+        let message = MESSAGE.replacen('{', &format!("{{{key_and_value},"), 1);
+        format!(r#"{{"iterable":[{message}],"indices":{{"m1":0}}}}"#)
+    }
+
+    #[test]
+    fn the_check_refuses_what_the_decode_refuses() {
+        let deep_search = format!(
+            r#"{{"iterable":[{{"exact":true,"identifier":"m","similarity":1,"message":{}}}]}}"#,
+            MESSAGE.replace(
+                r#""conversation":{"id":"c1"}"#,
+                r#""conversation":{"id":"c1","reference":null}"#
+            )
+        );
+        let refused: Vec<(&str, String)> = vec![
+            ("repeated typed key", snapshot_with(r#""id":"m0""#)),
+            (
+                "repeated null optional",
+                snapshot_with(r#""model":null,"model":{}"#),
+            ),
+            ("repeated unknown key", snapshot_with(r#""novel":1,"novel":2"#)),
+            (
+                "repeated key with an escape",
+                snapshot_with(r#""novel":1,"nov\u0065l":2"#),
+            ),
+            (
+                "repeated key in a nested object",
+                MESSAGE.replace(r#""readable":"now""#, r#""readable":"now","readable":"then""#),
+            ),
+            ("wrong-typed optional", snapshot_with(r#""sentiment":7"#)),
+            ("wrong-typed optional object", snapshot_with(r#""score":[]"#)),
+            (
+                "optional object missing a required field",
+                snapshot_with(r#""score":{"automatic":1}"#),
+            ),
+            (
+                "optional object, nested required",
+                snapshot_with(r#""fragment":{"string":{"schema":{"migration":0}}}"#),
+            ),
+            ("wrong-typed indices", r#"{"iterable":[],"indices":[]}"#.into()),
+            (
+                "wrong-typed index",
+                r#"{"iterable":[],"indices":{"m":"0"}}"#.into(),
+            ),
+            (
+                "repeated index",
+                r#"{"iterable":[],"indices":{"m":0,"m":1}}"#.into(),
+            ),
+            (
+                "index beyond i64",
+                r#"{"iterable":[],"indices":{"m":9223372036854775808}}"#.into(),
+            ),
+            (
+                "fractional count",
+                snapshot_with(r#""score":{"automatic":1.0,"manual":0}"#),
+            ),
+            (
+                "count beyond f64",
+                snapshot_with(r#""score":{"automatic":1e400,"manual":0}"#),
+            ),
+            (
+                "lone leading surrogate in a typed string",
+                MESSAGE.replace("hi ", r"hi \ud800 "),
+            ),
+            (
+                "lone trailing surrogate in a typed string",
+                MESSAGE.replace("hi ", r"hi \udc00 "),
+            ),
+            (
+                "broken surrogate pair",
+                MESSAGE.replace("hi ", r"hi \ud800\u0041 "),
+            ),
+            ("surrogate in a key", snapshot_with(r#""\ud800":1"#)),
+            ("invalid escape in an untyped part", snapshot_with(r#""x":"\q""#)),
+            (
+                "control character in an untyped part",
+                snapshot_with("\"x\":\"\u{1}\""),
+            ),
+            ("trailing comma in an untyped part", snapshot_with(r#""x":[1,]"#)),
+            ("unknown role type", snapshot_with(r#""role":null"#)),
+            ("required null", MESSAGE.replace(r#""id":"m1""#, r#""id":null"#)),
+            ("trailing text", format!("{} x", snapshot_with(r#""x":1"#))),
+            ("empty body", String::new()),
+            (
+                "search similarity beyond f64",
+                r#"{"iterable":[{"exact":true,"identifier":"m","similarity":1e400}]}"#.into(),
+            ),
+            (
+                "search message missing a field",
+                deep_search.replace(r#""id":"m1","#, ""),
+            ),
+        ];
+        for (what, body) in &refused {
+            let accepted = if body.contains("\"exact\"") {
+                same_verdict::<SearchedConversationMessages>(body.as_bytes())
+            } else if body.starts_with("{\"iterable\"") || body.is_empty() {
+                same_verdict::<ConversationMessages>(body.as_bytes())
+            } else {
+                same_verdict::<ConversationMessage>(body.as_bytes())
+            };
+            assert!(!accepted, "{what}: {body}");
+        }
+        // Nesting: a search's engines nest without end in the model; serde_json's recursion limit stops
+        // the decode and the check at the same depth.
+        for depth in [10, 40, 41, 42, 43, 200] {
+            let body = format!(
+                r#"{}{{"iterable":[]}}{}"#,
+                r#"{"iterable":[{"operations":"#.repeat(depth),
+                "}]}".repeat(depth)
+            );
+            let accepted = same_verdict::<crate::models::SearchEngines>(body.as_bytes());
+            assert_eq!(accepted, depth <= 41, "depth {depth}");
+        }
+        // Invalid UTF-8 in an untyped part, which only the UTF-8 pass sees.
+        let mut body = snapshot_with(r#""x":"AB""#).into_bytes();
+        let at = body.windows(2).position(|w| w == b"AB").unwrap();
+        body[at] = 0xff;
+        assert!(!same_verdict::<ConversationMessages>(&body));
+    }
+
+    #[test]
+    fn the_check_accepts_what_the_decode_accepts() {
+        let accepted = [
+            snapshot_with(r#""x":{"a":1,"a":2}"#),
+            snapshot_with(r#""x":"\ud800""#),
+            snapshot_with(r#""model":{"n":123456789012345678901234567890,"f":1e400,"z":-0.0}"#),
+            snapshot_with(&format!(r#""x":{}1{}"#, "[".repeat(500), "]".repeat(500))),
+            snapshot_with(r#""sentiment":null,"score":null,"x":null"#),
+            snapshot_with(r#""nov\u0065l":1,"novel2":2"#),
+            snapshot_with(r#""role":"CRITIC""#.replace("CRITIC", r"US\u0045R").as_str()).replacen(
+                r#""role":"USER","#,
+                "",
+                1,
+            ),
+            format!(" \n\t\r{} \n", snapshot_with(r#""x":1"#)),
+            r#"{"iterable":[],"indices":{"a":-1,"b":9223372036854775807}}"#.into(),
+        ];
+        for body in &accepted {
+            assert!(same_verdict::<ConversationMessages>(body.as_bytes()), "{body}");
+        }
     }
 }
