@@ -54,3 +54,7 @@ pub use error::{Error, Outdated, Result};
 pub use health::{Version, VersionRange};
 pub use messages::Transferables;
 pub use stream::{IdentifierStream, LiveIds, PullSubscription, Stopper, Subscription, SubscriptionEvent};
+
+/// Not part of the API: what the fuzz targets and the decode bench reach inside the crate.
+#[doc(hidden)]
+pub use wire::internals as __private;

@@ -10,10 +10,8 @@
 //!
 //! What the check may leave out, and why that changes nothing it accepts:
 //! * Untyped parts ([`RawJson`](super::RawJson)) are skipped with serde's `IgnoredAny`, which serde_json
-//!   runs through the same `ignore_value` as a `RawValue`, minus its UTF-8 check of the skipped text; the
-//!   caller checks the UTF-8 of the whole body instead (`wire::checked_text`). Every string of a body is
-//!   inside some part the decode checks, and UTF-8 split at ASCII bytes stays UTF-8, so one pass over the
-//!   whole text accepts exactly what the per-part checks do.
+//!   runs through the same `ignore_value` as a `RawValue`. (Neither checks UTF-8 there: the decode and
+//!   the check both read a body as text, after one UTF-8 pass over all of it, `wire::decode`.)
 //! * Strings are borrowed from the input instead of copied, and repeated keys are found among borrowed
 //!   keys. serde_json unescapes and checks a string the same way whatever the visitor does with it.
 
