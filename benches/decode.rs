@@ -12,11 +12,11 @@
 //!
 //! STEP is `typed` (the body into `ConversationMessages`, as `Client::snapshot_messages` does), `check`
 //! (the JSON-text check, as `Client::snapshot_messages_json` and the C API do) or `copy` (a copy of the
-//! body, the floor of any step). The body is the
+//! body, the floor of any step); `save` writes the stand-in's body to `--body FILE` instead. The body is the
 //! stand-in's snapshot of N realistic messages (default 1 000, about 5 MB), fetched once from an
 //! in-process stand-in, or a file. The step runs R times (default 5); each run is timed and the median
-//! printed. Callgrind counts only inside `measured_step` (`--toggle-collect`), so neither the stand-in
-//! nor the setup is counted.
+//! printed. Callgrind counts only inside the step's own function (`--toggle-collect=decode::STEP`),
+//! so neither the stand-in, the setup nor the freeing of the result is counted.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -28,7 +28,8 @@ use pieces_os_client::{Client, ClientConfig, Transferables};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
-    let usage = "usage: decode STEP [--messages N | --body FILE] [--repeat R]; STEP: typed, check, copy";
+    let usage =
+        "usage: decode STEP [--messages N | --body FILE] [--repeat R]; STEP: typed, check, copy, save";
     let step = args.first().expect(usage).clone();
     let mut messages = 1_000;
     let mut file = None;
@@ -42,6 +43,11 @@ fn main() {
             "--repeat" => repeat = value.parse().expect("--repeat takes a number"),
             _ => panic!("{usage}"),
         }
+    }
+    if step == "save" {
+        let path = file.expect("save writes the body to --body FILE");
+        std::fs::write(&path, stand_in_snapshot(messages)).unwrap_or_else(|err| panic!("{path}: {err}"));
+        return;
     }
     let body = match file {
         Some(path) => std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}")),
@@ -72,7 +78,7 @@ fn measured_step(step: &str, body: Vec<u8>) {
     match step {
         "typed" => drop(black_box(typed(&body))),
         "check" => drop(black_box(check(body))),
-        "copy" => drop(black_box(body.to_vec())),
+        "copy" => drop(black_box(copy(&body))),
         other => panic!("unknown step {other:?}"),
     }
 }
@@ -80,6 +86,11 @@ fn measured_step(step: &str, body: Vec<u8>) {
 #[inline(never)]
 fn typed(body: &[u8]) -> ConversationMessages {
     pieces_os_client::__private::decode(body).expect("the body decodes")
+}
+
+#[inline(never)]
+fn copy(body: &[u8]) -> Vec<u8> {
+    body.to_vec()
 }
 
 #[inline(never)]

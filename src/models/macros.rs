@@ -8,7 +8,7 @@
 //!   refuses), and a `Value` loses big integers, long decimals and repeated keys. So a flattened `extra`
 //!   cannot be lossless.
 //! * **The JSON-text check is generated with the decode** from the same field list (see
-//!   [`check`](super::check)), so the check the C API runs can never drift from the models.
+//!   [`field`](super::field)), so the check the C API runs can never drift from the models.
 //! * **A repeated key is an error** (serde's derive keeps one of them when the struct has a flattened
 //!   field), and so is an `extra` entry that shadows a typed key when writing.
 //! * Each model lists its wire keys in `TYPED_KEYS`.
@@ -35,13 +35,13 @@
 ///
 /// Each field says whether it is `required` (a plain `T`: a missing key is an error naming the wire key)
 /// or `optional` (an `Option<T>`: absent and `null` both decode to `None`, and `None` is not written),
-/// then its Rust name, the type `T` (a [`Field`](super::check::Field)), and its wire key. The macro adds
+/// then its Rust name, the type `T` (a [`Field`](super::field::Field)), and its wire key. The macro adds
 /// a public `extra: BTreeMap<String, RawJson>` that collects every other key with its value's exact text;
 /// serialization writes the typed fields in the order given, then `extra`. A key that appears twice is an
 /// error, as is an `extra` key that duplicates a typed one when writing (the output would otherwise carry
 /// it twice).
 ///
-/// Besides serde's traits, the macro implements [`Field`](super::check::Field): the decode, and the check
+/// Besides serde's traits, the macro implements [`Field`](super::field::Field): the decode, and the check
 /// that walks a body as the decode does but builds nothing.
 macro_rules! lossless_struct {
     // The Rust type of a field.
@@ -62,11 +62,21 @@ macro_rules! lossless_struct {
         }
     };
 
-    // The seed that decodes, or checks, a field's value.
-    (@decode required $ty:ty) => { $crate::models::check::Decode::<$ty>::new() };
-    (@decode optional $ty:ty) => { $crate::models::check::Optional::<$ty, false>::new() };
-    (@check required $ty:ty) => { $crate::models::check::CheckSeed::<$ty>::new() };
-    (@check optional $ty:ty) => { $crate::models::check::Optional::<$ty, true>::new() };
+    // The seed that decodes a field's value.
+    (@decode required $ty:ty) => { $crate::models::field::Decode::<$ty>::new() };
+    (@decode optional $ty:ty) => { $crate::models::field::Optional::<$ty>::new() };
+
+    // Checks a field's value; an optional one may be `null`.
+    (@check required $ty:ty, $scanner:ident) => {
+        <$ty as $crate::models::field::Field>::check($scanner)
+    };
+    (@check optional $ty:ty, $scanner:ident) => {
+        if $scanner.null()? {
+            Ok(())
+        } else {
+            <$ty as $crate::models::field::Field>::check($scanner)
+        }
+    };
 
     // Turns the decoding slot (`None`: the key was not seen) into the field's value.
     (@finish required $slot:ident, $wire:literal, $error:ty) => {
@@ -81,12 +91,12 @@ macro_rules! lossless_struct {
     };
 
     // Fails the check where `@finish` fails the decode.
-    (@finish_check required $seen:ident, $wire:literal, $error:ty) => {
+    (@finish_check required $seen:ident) => {
         if !$seen {
-            return Err(<$error as ::serde::de::Error>::missing_field($wire));
+            return Err($crate::wire::scan::Refused);
         }
     };
-    (@finish_check optional $seen:ident, $wire:literal, $error:ty) => {};
+    (@finish_check optional $seen:ident) => {};
 
     (
         $(#[$meta:meta])*
@@ -147,7 +157,7 @@ macro_rules! lossless_struct {
 
             impl<'de> ::serde::Deserialize<'de> for Key<'de> {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    let $crate::models::check::BorrowedKey(key) = ::serde::Deserialize::deserialize(deserializer)?;
+                    let $crate::models::field::BorrowedKey(key) = ::serde::Deserialize::deserialize(deserializer)?;
                     Ok(match &*key {
                         $($wire => Key::$field,)*
                         _ => Key::Extra(key),
@@ -183,7 +193,7 @@ macro_rules! lossless_struct {
                                     slot.insert(map.next_value::<$crate::models::RawJson>()?);
                                 }
                                 ::std::collections::btree_map::Entry::Occupied(slot) => {
-                                    return Err($crate::models::check::duplicate_key(slot.key()));
+                                    return Err($crate::models::field::duplicate_key(slot.key()));
                                 }
                             },
                         }
@@ -195,56 +205,38 @@ macro_rules! lossless_struct {
                 }
             }
 
-            struct CheckVisitor;
-
-            impl<'de> ::serde::de::Visitor<'de> for CheckVisitor {
-                type Value = ();
-
-                fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.write_str(concat!("a ", stringify!($name), " object"))
-                }
-
-                // `ObjectVisitor::visit_map`, step by step, keeping only whether each key was seen.
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-                    $(let mut $field = false;)*
-                    let mut extra = $crate::models::check::KeySet::default();
-                    while let Some(key) = map.next_key::<Key<'de>>()? {
-                        match key {
-                            $(
-                                Key::$field => {
-                                    if $field {
-                                        return Err(<A::Error as ::serde::de::Error>::duplicate_field($wire));
-                                    }
-                                    $field = true;
-                                    map.next_value_seed(lossless_struct!(@check $kind $ty))?;
-                                }
-                            )*
-                            Key::Extra(key) => {
-                                extra.insert::<A::Error>(key)?;
-                                map.next_value_seed(
-                                    $crate::models::check::CheckSeed::<$crate::models::RawJson>::new(),
-                                )?;
-                            }
-                        }
-                    }
-                    $(lossless_struct!(@finish_check $kind $field, $wire, A::Error);)*
-                    Ok(())
-                }
-            }
-
-            impl $crate::models::check::Field for $name {
+            impl $crate::models::field::Field for $name {
                 fn decode<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     deserializer.deserialize_map(ObjectVisitor)
                 }
 
-                fn check<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
-                    deserializer.deserialize_map(CheckVisitor)
+                // `ObjectVisitor::visit_map`, step by step, keeping only whether each key was seen.
+                fn check(scanner: &mut $crate::wire::scan::Scanner<'_>) -> $crate::wire::scan::Verdict {
+                    $(let mut $field = false;)*
+                    let mut extra = $crate::models::field::KeySet::default();
+                    scanner.object(|scanner, key| match &*key {
+                        $(
+                            $wire => {
+                                if $field {
+                                    return Err($crate::wire::scan::Refused);
+                                }
+                                $field = true;
+                                lossless_struct!(@check $kind $ty, scanner)
+                            }
+                        )*
+                        _ => {
+                            extra.insert(key)?;
+                            scanner.skip_value()
+                        }
+                    })?;
+                    $(lossless_struct!(@finish_check $kind $field);)*
+                    Ok(())
                 }
             }
 
             impl<'de> ::serde::Deserialize<'de> for $name {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    <$name as $crate::models::check::Field>::decode(deserializer)
+                    <$name as $crate::models::field::Field>::decode(deserializer)
                 }
             }
         };
@@ -389,14 +381,14 @@ macro_rules! lossless_enum {
                 }
             }
 
-            impl $crate::models::check::Field for $name {
+            impl $crate::models::field::Field for $name {
                 fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     Self::deserialize(deserializer)
                 }
 
-                fn check<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+                fn check(scanner: &mut $crate::wire::scan::Scanner<'_>) -> $crate::wire::scan::Verdict {
                     // Any string decodes, as a known value or as `Other`.
-                    deserializer.deserialize_str($crate::models::check::AnyString)
+                    scanner.string()
                 }
             }
         };

@@ -41,9 +41,9 @@
 #[macro_use]
 mod macros;
 
-pub(crate) mod check;
 mod common;
 mod enums;
+pub(crate) mod field;
 mod message;
 mod raw;
 mod search;

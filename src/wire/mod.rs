@@ -3,14 +3,17 @@
 //! Rust callers get typed models ([`decode`]). The C API hands the server's body out as it came, so it
 //! must not pay for a decode and re-encode, nor alter a byte; [`checked_text`] instead runs the body
 //! through the model's *check*, generated with its decode from the same declaration
-//! ([`Check`](crate::models::check::Check)): it walks the body exactly as the decode does, failing where it
-//! fails, and builds nothing. So a body is OK for the JSON-text forms exactly when the typed forms would
+//! ([`Field`](crate::models::field::Field)): it walks the body exactly as the decode does, failing where
+//! it fails, and builds nothing ([`scan`] reads the JSON by serde_json's rules). So a body is OK for the JSON-text forms exactly when the typed forms would
 //! decode it, and when it is not, both fail with the same error.
 
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
-use crate::models::check::{Check, Field};
+use crate::models::field::Field;
+
+pub(crate) mod scan;
+mod simd;
 
 /// Decodes a response body into its model, naming the endpoint and the position on failure.
 pub(crate) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T> {
@@ -48,8 +51,10 @@ pub(crate) fn checked_text<M: Field + DeserializeOwned>(
     body: Vec<u8>,
 ) -> Result<String> {
     // As `decode`: one UTF-8 pass, then the check reads text.
-    let accepted =
-        simdutf8::basic::from_utf8(&body).is_ok_and(|text| serde_json::from_str::<Check<M>>(text).is_ok());
+    let accepted = simdutf8::basic::from_utf8(&body).is_ok_and(|text| {
+        let mut scanner = scan::Scanner::new(text);
+        M::check(&mut scanner).and_then(|()| scanner.end()).is_ok()
+    });
     if !accepted {
         return Err(rejection::<M>(endpoint, &body));
     }
@@ -85,8 +90,11 @@ pub mod internals {
     use serde::Serialize;
 
     use crate::error::Result;
-    use crate::models::check::Field;
+    use crate::models::field::Field;
     use crate::models::*;
+
+    /// The endpoint name in the errors of these functions.
+    const ENDPOINT: &str = "body";
 
     macro_rules! models {
         ($($model:ident),* $(,)?) => {
@@ -106,14 +114,14 @@ pub mod internals {
                 /// [`super::checked_text`] against this model.
                 pub fn checked_text(self, body: Vec<u8>) -> Result<String> {
                     match self {
-                        $(Model::$model => super::checked_text::<$model>("check", body),)*
+                        $(Model::$model => super::checked_text::<$model>(ENDPOINT, body),)*
                     }
                 }
 
                 /// [`super::decode`] into this model, keeping nothing.
                 pub fn decode(self, body: &[u8]) -> Result<()> {
                     match self {
-                        $(Model::$model => super::decode::<$model>("decode", body).map(drop),)*
+                        $(Model::$model => super::decode::<$model>(ENDPOINT, body).map(drop),)*
                     }
                 }
 
@@ -149,18 +157,18 @@ pub mod internals {
 
     /// [`super::decode`]: what the typed endpoints run on a body.
     pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
-        super::decode("decode", body)
+        super::decode(ENDPOINT, body)
     }
 
     fn round_trip<M>(body: &[u8]) -> std::result::Result<bool, String>
     where
         M: Field + DeserializeOwned + Serialize + PartialEq + std::fmt::Debug,
     {
-        let Ok(first) = serde_json::from_slice::<M>(body) else {
+        let Ok(first) = super::decode::<M>(ENDPOINT, body) else {
             return Ok(false);
         };
         let encoded = serde_json::to_vec(&first).map_err(|err| format!("encode failed: {err}"))?;
-        let second = serde_json::from_slice::<M>(&encoded).map_err(|err| {
+        let second = super::decode::<M>(ENDPOINT, &encoded).map_err(|err| {
             format!(
                 "the encoded text does not decode: {err}: {}",
                 String::from_utf8_lossy(&encoded)
