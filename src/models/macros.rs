@@ -9,8 +9,9 @@
 //!   cannot be lossless.
 //! * **The JSON-text check is generated with the decode** from the same field list (see
 //!   [`field`](super::field)), so the check the C API runs can never drift from the models.
-//! * **A repeated key is an error** (serde's derive keeps one of them when the struct has a flattened
-//!   field), and so is an `extra` entry that shadows a typed key when writing.
+//! * **A repeated key is an error** (with a flattened map, serde's derive keeps the last value of a key
+//!   repeated among the flattened ones), and so is an `extra` entry that shadows a typed key when
+//!   writing.
 //! * Each model lists its wire keys in `TYPED_KEYS`.
 //!
 //! Speed is *not* a reason: this file once claimed `flatten` was several times slower, but a derive with
