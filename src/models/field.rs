@@ -91,54 +91,28 @@ impl<'de, T: Field> Visitor<'de> for Optional<T> {
     }
 }
 
-impl Field for String {
-    fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)
-    }
+/// The types serde decodes by themselves, each checked by one step of the scanner.
+macro_rules! scalar_fields {
+    ($($ty:ty => $step:ident,)*) => {$(
+        impl Field for $ty {
+            fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <$ty>::deserialize(deserializer)
+            }
 
-    fn check(scanner: &mut Scanner<'_>) -> Verdict {
-        scanner.string()
-    }
+            fn check(scanner: &mut Scanner<'_>) -> Verdict {
+                scanner.$step()
+            }
+        }
+    )*};
 }
 
-impl Field for bool {
-    fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        bool::deserialize(deserializer)
-    }
-
-    fn check(scanner: &mut Scanner<'_>) -> Verdict {
-        scanner.boolean()
-    }
-}
-
-impl Field for i64 {
-    fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        i64::deserialize(deserializer)
-    }
-
-    fn check(scanner: &mut Scanner<'_>) -> Verdict {
-        scanner.integer()
-    }
-}
-
-impl Field for Number {
-    fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Number::deserialize(deserializer)
-    }
-
-    fn check(scanner: &mut Scanner<'_>) -> Verdict {
-        scanner.number()
-    }
-}
-
-impl Field for RawJson {
-    fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        RawJson::deserialize(deserializer)
-    }
-
-    fn check(scanner: &mut Scanner<'_>) -> Verdict {
-        scanner.skip_value()
-    }
+scalar_fields! {
+    String => string,
+    bool => boolean,
+    i64 => integer,
+    Number => number,
+    // Any JSON value, kept as its text.
+    RawJson => skip_value,
 }
 
 impl<T: Field> Field for Vec<T> {

@@ -111,14 +111,14 @@ pub mod internals {
                 /// Every model.
                 pub const ALL: &'static [Model] = &[$(Model::$model),*];
 
-                /// [`super::checked_text`] against this model.
+                /// `wire::checked_text` against this model.
                 pub fn checked_text(self, body: Vec<u8>) -> Result<String> {
                     match self {
                         $(Model::$model => super::checked_text::<$model>(ENDPOINT, body),)*
                     }
                 }
 
-                /// [`super::decode`] into this model, keeping nothing.
+                /// `wire::decode` into this model, keeping nothing.
                 pub fn decode(self, body: &[u8]) -> Result<()> {
                     match self {
                         $(Model::$model => super::decode::<$model>(ENDPOINT, body).map(drop),)*
@@ -155,7 +155,7 @@ pub mod internals {
         Score,
     );
 
-    /// [`super::decode`]: what the typed endpoints run on a body.
+    /// `wire::decode`: what the typed endpoints run on a body.
     pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
         super::decode(ENDPOINT, body)
     }

@@ -121,7 +121,7 @@ impl<'a> Scanner<'a> {
     /// A typed string (a `String` field or a string enum): any string, with strict escapes.
     pub(crate) fn string(&mut self) -> Verdict {
         self.expect(b'"')?;
-        self.kept_string()
+        self.unbuilt_string(true)
     }
 
     /// A typed `i64`.
@@ -236,9 +236,12 @@ impl<'a> Scanner<'a> {
         self.remaining_depth += 1;
     }
 
-    /// The rest of a typed string value whose opening quote was taken: checked as serde_json checks a
-    /// string it keeps, without building it.
-    fn kept_string(&mut self) -> Verdict {
+    /// The rest of a string whose opening quote was taken, checked but not built. Where the string is
+    /// kept (`strict`: a typed value), a `\u` escape may not be an unpaired surrogate, as serde_json
+    /// refuses it in a string it keeps; where it is skipped (an untyped part, kept as raw text), escapes
+    /// are checked for form only.
+    #[inline]
+    fn unbuilt_string(&mut self, strict: bool) -> Verdict {
         loop {
             self.at = simd::string_stop(self.bytes, self.at);
             match self.bytes.get(self.at) {
@@ -247,14 +250,17 @@ impl<'a> Scanner<'a> {
                     return Ok(());
                 }
                 Some(b'\\') => {
-                    // The one-letter escapes, most of a text's, without building the character.
-                    if let Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') =
-                        self.bytes.get(self.at + 1)
-                    {
-                        self.at += 2;
-                    } else {
-                        self.at += 1;
-                        self.kept_escape()?;
+                    self.at += 1;
+                    match self.bytes.get(self.at) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.at += 1,
+                        Some(b'u') if strict => {
+                            self.kept_escape()?;
+                        }
+                        Some(b'u') => {
+                            self.at += 1;
+                            self.hex4()?;
+                        }
+                        _ => return Err(Refused),
                     }
                 }
                 // A control character, or the end of the body.
@@ -263,7 +269,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The rest of a key whose opening quote was taken: checked as [`Self::kept_string`], and its text,
+    /// The rest of a key whose opening quote was taken: checked as a kept string, and its text,
     /// borrowed when it has no escape, to match it against field names and find repeated keys.
     fn key(&mut self) -> Result<Cow<'a, str>, Refused> {
         let text: &'a str = self.text;
@@ -351,32 +357,6 @@ impl<'a> Scanner<'a> {
         Ok(value)
     }
 
-    /// The rest of a string whose opening quote was taken, where the string is skipped (an untyped
-    /// part, kept as raw text): escapes are checked for form only.
-    fn skipped_string(&mut self) -> Verdict {
-        loop {
-            self.at = simd::string_stop(self.bytes, self.at);
-            match self.bytes.get(self.at) {
-                Some(b'"') => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                Some(b'\\') => {
-                    self.at += 1;
-                    match self.bytes.get(self.at) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.at += 1,
-                        Some(b'u') => {
-                            self.at += 1;
-                            self.hex4()?;
-                        }
-                        _ => return Err(Refused),
-                    }
-                }
-                _ => return Err(Refused),
-            }
-        }
-    }
-
     /// A number by the JSON grammar, starting at the current byte.
     fn skip_number(&mut self) -> Verdict {
         if self.bytes.get(self.at) == Some(&b'-') {
@@ -431,7 +411,7 @@ impl<'a> Scanner<'a> {
                 b'-' | b'0'..=b'9' => self.skip_number()?,
                 b'"' => {
                     self.at += 1;
-                    self.skipped_string()?;
+                    self.unbuilt_string(false)?;
                 }
                 open @ (b'[' | b'{') => {
                     self.at += 1;
@@ -475,7 +455,7 @@ impl<'a> Scanner<'a> {
     /// A key of an untyped object and its colon.
     fn skipped_key(&mut self) -> Verdict {
         self.expect(b'"')?;
-        self.skipped_string()?;
+        self.unbuilt_string(false)?;
         self.expect(b':')
     }
 }
