@@ -8,7 +8,7 @@
 //! refuse. So the check is generated with the decode, by the same macro and from the same field list
 //! ([`lossless_struct!`]), and every field type states both ways of reading it here ([`Field`]). The
 //! JSON itself is read by [`Scanner`], which follows serde_json's rules byte for byte without building
-//! anything, several times faster than serde_json walking the body to build nothing (BENCHMARKS.md).
+//! anything, nearly twice as fast as serde_json walking a body to build nothing (BENCHMARKS.md).
 //!
 //! A unit test (`wire::tests`) and the fuzz target `check_vs_decode` hold the two to the same language.
 

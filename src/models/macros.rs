@@ -148,8 +148,7 @@ macro_rules! lossless_struct {
             }
 
             // A key is matched against the wire names while it is still borrowed from the input; only
-            // keys that go to `extra` are copied (when decoding), or kept borrowed to find a repeated one
-            // (when checking).
+            // keys that go to `extra` are copied.
             #[allow(non_camel_case_types)]
             enum Key<'de> {
                 $($field,)*
@@ -158,7 +157,8 @@ macro_rules! lossless_struct {
 
             impl<'de> ::serde::Deserialize<'de> for Key<'de> {
                 fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    let $crate::models::field::BorrowedKey(key) = ::serde::Deserialize::deserialize(deserializer)?;
+                    let $crate::models::field::BorrowedKey(key) =
+                        ::serde::Deserialize::deserialize(deserializer)?;
                     Ok(match &*key {
                         $($wire => Key::$field,)*
                         _ => Key::Extra(key),

@@ -4,8 +4,9 @@
 //! must not pay for a decode and re-encode, nor alter a byte; [`checked_text`] instead runs the body
 //! through the model's *check*, generated with its decode from the same declaration
 //! ([`Field`](crate::models::field::Field)): it walks the body exactly as the decode does, failing where
-//! it fails, and builds nothing ([`scan`] reads the JSON by serde_json's rules). So a body is OK for the JSON-text forms exactly when the typed forms would
-//! decode it, and when it is not, both fail with the same error.
+//! it fails, and builds nothing ([`scan`] reads the JSON by serde_json's rules). So a body is OK for the
+//! JSON-text forms exactly when the typed forms would decode it, and when it is not, both fail with the
+//! same error.
 
 use serde::de::DeserializeOwned;
 
