@@ -440,6 +440,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn errors_without_a_position_do_not_show_one() {
+        let error = Error::Decode {
+            endpoint: "messages_snapshot",
+            message: "the text holds a NUL byte at offset 3".into(),
+            line: 0,
+            column: 0,
+            source: None,
+        };
+        assert_eq!(
+            error.to_string(),
+            "messages_snapshot returned a body that does not decode: the text holds a NUL byte at offset 3"
+        );
+        let error = Error::InvalidJson {
+            argument: "seed",
+            message: "expected a string".into(),
+            line: 0,
+            column: 0,
+            source: None,
+        };
+        assert_eq!(error.to_string(), "invalid JSON for seed: expected a string");
+        let error = Error::InvalidJson {
+            argument: "seed",
+            message: "expected a string".into(),
+            line: 2,
+            column: 7,
+            source: None,
+        };
+        assert_eq!(
+            error.to_string(),
+            "invalid JSON for seed: expected a string at line 2 column 7"
+        );
+    }
+
+    #[test]
     fn decode_error_keeps_position_out_of_the_message() {
         let err = serde_json::from_str::<serde_json::Value>("{\n  \"a\": tru }").unwrap_err();
         let column = err.column();

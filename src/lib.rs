@@ -67,3 +67,7 @@ pub use version::{Version, VersionRange};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Not part of the API: what the fuzz targets and the decode bench reach inside the crate.
+#[doc(hidden)]
+pub use wire::internals as __private;

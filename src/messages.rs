@@ -21,7 +21,7 @@ use crate::models::{
 };
 pub use crate::operation::Transferables;
 use crate::operation::{MESSAGES_CREATE, MESSAGES_DELETE, MESSAGES_SEARCH, MESSAGES_SNAPSHOT};
-use crate::wire::{self, shapes};
+use crate::wire;
 
 impl Client {
     /// `messages_snapshot`: every conversation message PiecesOS holds.
@@ -33,7 +33,7 @@ impl Client {
     /// `messages_snapshot` as the server's JSON text (a `ConversationMessages`), checked, not re-encoded.
     pub fn snapshot_messages_json(&self, transferables: Transferables) -> Result<String> {
         let body = self.exchange(Request::new(&MESSAGES_SNAPSHOT).transferables(transferables))?;
-        wire::checked_text::<shapes::ConversationMessages>(MESSAGES_SNAPSHOT.name, body)
+        wire::checked_text::<ConversationMessages>(MESSAGES_SNAPSHOT.name, body)
     }
 
     /// `messages_create_specific_message`: creates a message from `seed` and returns it as stored.
@@ -57,7 +57,7 @@ impl Client {
         check_input::<SeededConversationMessage>("seed", seed_json)?;
         let request = Request::new(&MESSAGES_CREATE).transferables(transferables);
         let body = self.exchange(request.json_body(seed_json.as_bytes()))?;
-        wire::checked_text::<shapes::ConversationMessage>(MESSAGES_CREATE.name, body)
+        wire::checked_text::<ConversationMessage>(MESSAGES_CREATE.name, body)
     }
 
     /// `messages_delete_specific_message`: deletes the message with id `message_id`.
@@ -94,7 +94,7 @@ impl Client {
         check_input::<SearchInput>("search_input", search_input_json)?;
         let request = Request::new(&MESSAGES_SEARCH).transferables(transferables);
         let body = self.exchange(request.json_body(search_input_json.as_bytes()))?;
-        wire::checked_text::<shapes::SearchedConversationMessages>(MESSAGES_SEARCH.name, body)
+        wire::checked_text::<SearchedConversationMessages>(MESSAGES_SEARCH.name, body)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Small models shared by messages, seeds, searches and streams: the `schema` stamp, scores, fragments
 //! and references.
 
-use serde_json::Value;
+use super::raw::RawJson;
 
 use super::enums::SemanticVersion;
 
@@ -167,7 +167,7 @@ lossless_struct! {
         /// The conversation's id.
         required id: String = "id",
         /// The flattened conversation (`FlattenedConversation`), kept as raw JSON.
-        optional reference: Value = "reference",
+        optional reference: RawJson = "reference",
         /// The version stamp.
         optional schema: EmbeddedModelSchema = "schema",
     }
@@ -193,7 +193,7 @@ lossless_struct! {
         /// The message's id.
         required id: String = "id",
         /// The flattened message (`FlattenedConversationMessage`), kept as raw JSON.
-        optional reference: Value = "reference",
+        optional reference: RawJson = "reference",
         /// The version stamp.
         optional schema: EmbeddedModelSchema = "schema",
     }
@@ -213,7 +213,7 @@ impl ReferencedConversationMessage {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
 
@@ -240,7 +240,7 @@ mod tests {
             later.semantic,
             SemanticVersion::Other("MAJOR_1_MINOR_0_PATCH_0".into())
         );
-        assert_eq!(later.extra["hash"], "x");
+        assert_eq!(later.extra["hash"], json!("x"));
         let err = serde_json::from_value::<EmbeddedModelSchema>(json!({"migration": 0})).unwrap_err();
         assert_eq!(err.to_string(), "missing field `semantic`");
     }
@@ -290,7 +290,7 @@ mod tests {
         }));
         assert_eq!(fragment.as_text(), Some("fn main() {}"));
         assert_eq!(fragment.bytes.as_ref().unwrap().raw, Some(vec![0, 255, 10]));
-        assert_eq!(fragment.bytes.as_ref().unwrap().extra["future"], true);
+        assert_eq!(fragment.bytes.as_ref().unwrap().extra["future"], json!(true));
         assert_eq!(fragment.metadata.as_ref().unwrap().ext.as_deref(), Some("rs"));
         assert_eq!(fragment.extra["newPart"], json!({"x": [1, 2]}));
     }
@@ -303,7 +303,10 @@ mod tests {
             "schema": {"migration": 0, "semantic": "UNKNOWN"}
         }));
         assert_eq!(conversation.id, "c1");
-        assert_eq!(conversation.reference.as_ref().unwrap()["type"], "COPILOT");
+        assert_eq!(
+            conversation.reference.as_ref().unwrap().to_value().unwrap()["type"],
+            "COPILOT"
+        );
         let message: ReferencedConversationMessage = round_trip(json!({"id": "m1"}));
         assert_eq!(message, ReferencedConversationMessage::new("m1"));
         assert_eq!(

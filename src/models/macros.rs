@@ -1,8 +1,23 @@
 //! The two macros every model is built with.
 //!
-//! `#[serde(flatten)]` would keep unknown keys too, but it buffers each object into serde's private
-//! `Content` tree before matching fields, which makes decoding a large snapshot several times slower.
-//! These macros write the map visitor by hand instead: each key is matched once, straight from the input.
+//! Why a macro and not `#[derive(Deserialize)]` with `#[serde(flatten)] extra`:
+//!
+//! * **Untyped JSON is kept exactly**, as [`RawJson`](super::RawJson) (serde_json's `RawValue`). A
+//!   flattened field is fed from serde's private buffer of the object (`Content`), which has already
+//!   parsed every value into numbers and strings: a `RawValue` cannot be read from it (serde_json
+//!   refuses), and a `Value` loses big integers, long decimals and repeated keys. So a flattened `extra`
+//!   cannot be lossless.
+//! * **The JSON-text check is generated with the decode** from the same field list (see
+//!   [`field`](super::field)), so the check the C API runs can never drift from the models.
+//! * **A repeated key is an error** (with a flattened map, serde's derive keeps the last value of a key
+//!   repeated among the flattened ones), and so is an `extra` entry that shadows a typed key when
+//!   writing.
+//! * Each model lists its wire keys in `TYPED_KEYS`.
+//!
+//! Speed is *not* a reason: this file once claimed `flatten` was several times slower, but a derive with
+//! `#[serde(flatten)] extra: Map<String, Value>` at every level decoded and encoded a 25.6 MB stand-in
+//! snapshot of 5 000 messages in the same time as these macros did then (0.99–1.01×). Keeping untyped
+//! parts as raw text is what made decoding faster (BENCHMARKS.md, "Decoding and checking").
 
 /// Declares a JSON object model that keeps every key it does not type.
 ///
@@ -14,17 +29,21 @@
 ///         /// Docs of the field.
 ///         required id: String = "id",
 ///         /// Docs of the field.
-///         optional summary_root: serde_json::Value = "summaryRoot",
+///         optional summary_root: RawJson = "summaryRoot",
 ///     }
 /// }
 /// ```
 ///
 /// Each field says whether it is `required` (a plain `T`: a missing key is an error naming the wire key)
 /// or `optional` (an `Option<T>`: absent and `null` both decode to `None`, and `None` is not written),
-/// then its Rust name, the type `T`, and its wire key. The macro adds a public
-/// `extra: serde_json::Map<String, serde_json::Value>` that collects every other key; serialization writes
-/// the typed fields in the order given, then `extra`. A key that appears twice is an error, as is an
-/// `extra` key that duplicates a typed one when writing (the output would otherwise carry it twice).
+/// then its Rust name, the type `T` (a [`Field`](super::field::Field)), and its wire key. The macro adds
+/// a public `extra: BTreeMap<String, RawJson>` that collects every other key with its value's exact text;
+/// serialization writes the typed fields in the order given, then `extra`. A key that appears twice is an
+/// error, as is an `extra` key that duplicates a typed one when writing (the output would otherwise carry
+/// it twice).
+///
+/// Besides serde's traits, the macro implements [`Field`](super::field::Field): the decode, and the check
+/// that walks a body as the decode does but builds nothing.
 macro_rules! lossless_struct {
     // The Rust type of a field.
     (@type required $ty:ty) => { $ty };
@@ -36,11 +55,27 @@ macro_rules! lossless_struct {
 
     // Writes a field's entry.
     (@write required $map:ident, $wire:literal, $value:expr) => {
-        $map.serialize_entry($wire, &$value)?;
+        ::serde::ser::SerializeMap::serialize_entry(&mut $map, $wire, &$value)?;
     };
     (@write optional $map:ident, $wire:literal, $value:expr) => {
         if let Some(value) = &$value {
-            $map.serialize_entry($wire, value)?;
+            ::serde::ser::SerializeMap::serialize_entry(&mut $map, $wire, value)?;
+        }
+    };
+
+    // The seed that decodes a field's value.
+    (@decode required $ty:ty) => { $crate::models::field::Decode::<$ty>::new() };
+    (@decode optional $ty:ty) => { $crate::models::field::Optional::<$ty>::new() };
+
+    // Checks a field's value; an optional one may be `null`.
+    (@check required $ty:ty, $scanner:ident) => {
+        <$ty as $crate::models::field::Field>::check($scanner)
+    };
+    (@check optional $ty:ty, $scanner:ident) => {
+        if $scanner.null()? {
+            Ok(())
+        } else {
+            <$ty as $crate::models::field::Field>::check($scanner)
         }
     };
 
@@ -48,13 +83,21 @@ macro_rules! lossless_struct {
     (@finish required $slot:ident, $wire:literal, $error:ty) => {
         match $slot {
             Some(value) => value,
-            None => return Err(<$error as de::Error>::missing_field($wire)),
+            None => return Err(<$error as ::serde::de::Error>::missing_field($wire)),
         }
     };
     (@finish optional $slot:ident, $wire:literal, $error:ty) => {
         // `Some(None)` was an explicit `null`, which means the same as an absent key.
         $slot.flatten()
     };
+
+    // Fails the check where `@finish` fails the decode.
+    (@finish_check required $seen:ident) => {
+        if !$seen {
+            return Err($crate::wire::scan::Refused);
+        }
+    };
+    (@finish_check optional $seen:ident) => {};
 
     (
         $(#[$meta:meta])*
@@ -71,9 +114,9 @@ macro_rules! lossless_struct {
                 $(#[$field_meta])*
                 pub $field: lossless_struct!(@type $kind $ty),
             )*
-            /// Every key of the JSON object that has no typed field here, exactly as received; written back
-            /// after the typed fields.
-            pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+            /// Every key of the JSON object that has no typed field here, with its value's exact text;
+            /// written back after the typed fields.
+            pub extra: ::std::collections::BTreeMap<String, $crate::models::RawJson>,
         }
 
         impl $name {
@@ -82,107 +125,76 @@ macro_rules! lossless_struct {
             pub const TYPED_KEYS: &'static [&'static str] = &[$($wire),*];
         }
 
-        // The block keeps these imports out of the module the macro is used in.
+        // The block keeps its helper types out of the module the macro is used in. It imports nothing, so
+        // that the field types are named exactly as in the module.
         const _: () = {
-            use ::core::fmt;
-            use ::serde::de::{self, MapAccess, Visitor};
-            use ::serde::ser::{self, SerializeMap};
-            use ::serde::{Deserialize, Deserializer, Serialize, Serializer};
-            use ::serde_json::map::{Entry, Map};
-
-            impl Serialize for $name {
-                fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            impl ::serde::Serialize for $name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                     let len = self.extra.len() $(+ lossless_struct!(@count $kind self.$field))*;
                     let mut map = serializer.serialize_map(Some(len))?;
                     $(lossless_struct!(@write $kind map, $wire, self.$field);)*
                     for (key, value) in &self.extra {
                         if Self::TYPED_KEYS.contains(&key.as_str()) {
-                            return Err(<S::Error as ser::Error>::custom(format_args!(
+                            return Err(<S::Error as ::serde::ser::Error>::custom(format_args!(
                                 "{}.extra holds the key `{}`, which is a typed field",
                                 stringify!($name),
                                 key
                             )));
                         }
-                        map.serialize_entry(key, value)?;
+                        ::serde::ser::SerializeMap::serialize_entry(&mut map, key, value)?;
                     }
-                    map.end()
+                    ::serde::ser::SerializeMap::end(map)
                 }
             }
 
             // A key is matched against the wire names while it is still borrowed from the input; only
             // keys that go to `extra` are copied.
             #[allow(non_camel_case_types)]
-            enum Key {
+            enum Key<'de> {
                 $($field,)*
-                Extra(String),
+                Extra(::std::borrow::Cow<'de, str>),
             }
 
-            impl Key {
-                fn typed(key: &str) -> Option<Key> {
-                    match key {
-                        $($wire => Some(Key::$field),)*
-                        _ => None,
-                    }
-                }
-            }
-
-            struct KeyVisitor;
-
-            impl Visitor<'_> for KeyVisitor {
-                type Value = Key;
-
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("a field name")
-                }
-
-                fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-                    Ok(Key::typed(key).unwrap_or_else(|| Key::Extra(key.to_owned())))
-                }
-
-                fn visit_string<E: de::Error>(self, key: String) -> Result<Key, E> {
-                    Ok(Key::typed(&key).unwrap_or(Key::Extra(key)))
-                }
-            }
-
-            impl<'de> Deserialize<'de> for Key {
-                fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
-                    deserializer.deserialize_identifier(KeyVisitor)
+            impl<'de> ::serde::Deserialize<'de> for Key<'de> {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    let $crate::models::field::BorrowedKey(key) =
+                        ::serde::Deserialize::deserialize(deserializer)?;
+                    Ok(match &*key {
+                        $($wire => Key::$field,)*
+                        _ => Key::Extra(key),
+                    })
                 }
             }
 
             struct ObjectVisitor;
 
-            impl<'de> Visitor<'de> for ObjectVisitor {
+            impl<'de> ::serde::de::Visitor<'de> for ObjectVisitor {
                 type Value = $name;
 
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     f.write_str(concat!("a ", stringify!($name), " object"))
                 }
 
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
-                    // The slots' types are inferred from the struct's fields, so that the field types are
-                    // never named under this block's imports.
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                    // The slots' types are inferred from the struct's fields.
                     $(let mut $field = None;)*
-                    let mut extra = Map::new();
-                    while let Some(key) = map.next_key::<Key>()? {
+                    let mut extra = ::std::collections::BTreeMap::new();
+                    while let Some(key) = map.next_key::<Key<'de>>()? {
                         match key {
                             $(
                                 Key::$field => {
                                     if $field.is_some() {
-                                        return Err(<A::Error as de::Error>::duplicate_field($wire));
+                                        return Err(<A::Error as ::serde::de::Error>::duplicate_field($wire));
                                     }
-                                    $field = Some(map.next_value()?);
+                                    $field = Some(map.next_value_seed(lossless_struct!(@decode $kind $ty))?);
                                 }
                             )*
-                            Key::Extra(key) => match extra.entry(key) {
-                                Entry::Vacant(slot) => {
-                                    slot.insert(map.next_value()?);
+                            Key::Extra(key) => match extra.entry(key.into_owned()) {
+                                ::std::collections::btree_map::Entry::Vacant(slot) => {
+                                    slot.insert(map.next_value::<$crate::models::RawJson>()?);
                                 }
-                                Entry::Occupied(slot) => {
-                                    return Err(<A::Error as de::Error>::custom(format_args!(
-                                        "duplicate field `{}`",
-                                        slot.key()
-                                    )));
+                                ::std::collections::btree_map::Entry::Occupied(slot) => {
+                                    return Err($crate::models::field::duplicate_key(slot.key()));
                                 }
                             },
                         }
@@ -194,9 +206,38 @@ macro_rules! lossless_struct {
                 }
             }
 
-            impl<'de> Deserialize<'de> for $name {
-                fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            impl $crate::models::field::Field for $name {
+                fn decode<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     deserializer.deserialize_map(ObjectVisitor)
+                }
+
+                // `ObjectVisitor::visit_map`, step by step, keeping only whether each key was seen.
+                fn check(scanner: &mut $crate::wire::scan::Scanner<'_>) -> $crate::wire::scan::Verdict {
+                    $(let mut $field = false;)*
+                    let mut extra = $crate::models::field::KeySet::default();
+                    scanner.object(|scanner, key| match &*key {
+                        $(
+                            $wire => {
+                                if $field {
+                                    return Err($crate::wire::scan::Refused);
+                                }
+                                $field = true;
+                                lossless_struct!(@check $kind $ty, scanner)
+                            }
+                        )*
+                        _ => {
+                            extra.insert(key)?;
+                            scanner.skip_value()
+                        }
+                    })?;
+                    $(lossless_struct!(@finish_check $kind $field);)*
+                    Ok(())
+                }
+            }
+
+            impl<'de> ::serde::Deserialize<'de> for $name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    <$name as $crate::models::field::Field>::decode(deserializer)
                 }
             }
         };
@@ -338,6 +379,17 @@ macro_rules! lossless_enum {
             impl<'de> Deserialize<'de> for $name {
                 fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                     deserializer.deserialize_str(StringVisitor)
+                }
+            }
+
+            impl $crate::models::field::Field for $name {
+                fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    Self::deserialize(deserializer)
+                }
+
+                fn check(scanner: &mut $crate::wire::scan::Scanner<'_>) -> $crate::wire::scan::Verdict {
+                    // Any string decodes, as a known value or as `Other`.
+                    scanner.string()
                 }
             }
         };

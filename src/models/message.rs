@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use super::raw::RawJson;
 
 use super::common::{EmbeddedModelSchema, FragmentFormat, ReferencedConversation, Score};
 use super::enums::{Role, Sentiment};
@@ -11,19 +11,19 @@ use super::timestamp::GroupedTimestamp;
 lossless_struct! {
     /// One message of a conversation (`GET /messages`, `POST /messages/create`).
     ///
-    /// The fields typed as [`Value`] are deep models this crate does not look into; they are kept
-    /// exactly as received.
+    /// The fields typed as [`RawJson`] are deep models this crate does not look into; they are kept
+    /// exactly as received (their JSON text), and parsed on demand ([`RawJson::to_value`]).
     #[derive(Clone, Debug, PartialEq)]
     #[non_exhaustive]
     pub struct ConversationMessage {
         /// The agent that wrote the message in a multi-agent flow (`ConversationMessageAgent`).
-        optional agent: Value = "agent",
+        optional agent: RawJson = "agent",
         /// Related anchors (`FlattenedAnchors`).
-        optional anchors: Value = "anchors",
+        optional anchors: RawJson = "anchors",
         /// Annotations on the message (`FlattenedAnnotations`).
-        optional annotations: Value = "annotations",
+        optional annotations: RawJson = "annotations",
         /// Related assets (`FlattenedAssets`).
-        optional assets: Value = "assets",
+        optional assets: RawJson = "assets",
         /// The conversation the message belongs to.
         required conversation: ReferencedConversation = "conversation",
         /// When the message was created.
@@ -35,13 +35,13 @@ lossless_struct! {
         /// The message's id.
         required id: String = "id",
         /// Related messages (`FlattenedConversationMessages`).
-        optional messages: Value = "messages",
+        optional messages: RawJson = "messages",
         /// The machine-learning model that wrote the message (`Model`).
-        optional model: Value = "model",
+        optional model: RawJson = "model",
         /// Related people (`FlattenedPersons`).
-        optional persons: Value = "persons",
+        optional persons: RawJson = "persons",
         /// Related time ranges (`FlattenedRanges`).
-        optional ranges: Value = "ranges",
+        optional ranges: RawJson = "ranges",
         /// Who wrote the message.
         required role: Role = "role",
         /// The version stamp.
@@ -51,19 +51,19 @@ lossless_struct! {
         /// How the user rated the message.
         optional sentiment: Sentiment = "sentiment",
         /// Workstream sources (`FlattenedIdentifiedWorkstreamPatternEngineSources`).
-        optional sources: Value = "sources",
+        optional sources: RawJson = "sources",
         /// Workstream summaries (`FlattenedWorkstreamSummaries`).
-        optional summaries: Value = "summaries",
+        optional summaries: RawJson = "summaries",
         /// The summary this message created (`ReferencedWorkstreamSummary`).
-        optional summary_root: Value = "summaryRoot",
+        optional summary_root: RawJson = "summaryRoot",
         /// Tags (`FlattenedTags`).
-        optional tags: Value = "tags",
+        optional tags: RawJson = "tags",
         /// When the message last changed.
         required updated: GroupedTimestamp = "updated",
         /// Related websites (`FlattenedWebsites`).
-        optional websites: Value = "websites",
+        optional websites: RawJson = "websites",
         /// Workstream events (`FlattenedWorkstreamEvents`).
-        optional workstream_events: Value = "workstream_events",
+        optional workstream_events: RawJson = "workstream_events",
     }
 }
 
@@ -155,7 +155,7 @@ impl ConversationMessages {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
 
@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn extra_may_not_shadow_a_typed_key() {
         let mut message: ConversationMessage = serde_json::from_value(minimal()).unwrap();
-        message.extra.insert("id".into(), json!("other"));
+        message.extra.insert("id".into(), json!("other").into());
         let err = serde_json::to_string(&message).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -2,8 +2,9 @@
 //!
 //! * Every model keeps the JSON keys it does not type in a public `extra` map and writes them back, so a
 //!   message read and written again is the same JSON, whatever newer PiecesOS releases add to it. Deep
-//!   objects this crate does not look into (a message's `model`, `tags`, `annotations`, …) are typed as
-//!   [`serde_json::Value`].
+//!   objects this crate does not look into (a message's `model`, `tags`, `annotations`, …) and the values
+//!   in `extra` are [`RawJson`]: their exact text, so that every number and every repeated key inside
+//!   them survives; [`RawJson::to_value`] parses one when you need to look inside.
 //! * Optional fields are `Option`s: an absent key and `null` both decode to `None`, and `None` is not
 //!   written. A missing required field is an error that names the wire key; so is a key given twice.
 //! * Enums end in `Other(String)`, which keeps values this crate does not know yet.
@@ -42,7 +43,9 @@ mod macros;
 
 mod common;
 mod enums;
+pub(crate) mod field;
 mod message;
+mod raw;
 mod search;
 mod seed;
 mod stream;
@@ -57,6 +60,7 @@ pub use common::{
 };
 pub use enums::{EmbeddingType, FilterOperation, Role, SemanticVersion, Sentiment};
 pub use message::{ConversationMessage, ConversationMessages};
+pub use raw::RawJson;
 pub use search::{
     AnonymousTemporalRange, EmbeddingsSearchOptions, FullTextSearchOptions, SearchEngine, SearchEngines,
     SearchInput, SearchedConversationMessage, SearchedConversationMessages, TemporalSearchOptions,

@@ -3,7 +3,9 @@
 //! Similarities are kept as [`Number`] rather than `f64`: the wire carries both `1` and `0.93`, and an
 //! integer read into an `f64` would be written back as `1.0`, a different JSON number.
 
-use serde_json::{Number, Value};
+use serde_json::Number;
+
+use super::raw::RawJson;
 
 use super::common::EmbeddedModelSchema;
 use super::enums::{EmbeddingType, FilterOperation};
@@ -181,7 +183,7 @@ lossless_struct! {
         /// The version stamp.
         optional schema: EmbeddedModelSchema = "schema",
         /// The sources to search (`WorkstreamPatternEngineSources`).
-        optional sources: Value = "sources",
+        optional sources: RawJson = "sources",
     }
 }
 
@@ -344,7 +346,7 @@ mod tests {
             results.iterable[0].message.as_ref().unwrap().text(),
             Some("hello")
         );
-        assert_eq!(results.iterable[0].extra["rank"], 1);
+        assert_eq!(results.iterable[0].extra["rank"], json!(1));
         assert_eq!(results.iterable[1].message, None);
         assert_eq!(serde_json::to_value(&results).unwrap(), wire);
     }

@@ -1,6 +1,6 @@
 //! The body of `POST /messages/create`.
 
-use serde_json::Value;
+use super::raw::RawJson;
 
 use super::common::{EmbeddedModelSchema, FragmentFormat, ReferencedConversation};
 use super::enums::{Role, Sentiment};
@@ -15,11 +15,11 @@ lossless_struct! {
     #[non_exhaustive]
     pub struct SeededConversationMessage {
         /// The agent that wrote the message in a multi-agent flow (`ConversationMessageAgent`).
-        optional agent: Value = "agent",
+        optional agent: RawJson = "agent",
         /// Related anchors (`FlattenedAnchors`).
-        optional anchors: Value = "anchors",
+        optional anchors: RawJson = "anchors",
         /// Related assets (`FlattenedAssets`).
-        optional assets: Value = "assets",
+        optional assets: RawJson = "assets",
         /// The conversation the message goes into.
         optional conversation: ReferencedConversation = "conversation",
         /// When the message was created.
@@ -27,11 +27,11 @@ lossless_struct! {
         /// The content.
         required fragment: FragmentFormat = "fragment",
         /// Related messages (`FlattenedConversationMessages`).
-        optional messages: Value = "messages",
+        optional messages: RawJson = "messages",
         /// The machine-learning model that wrote the message (`Model`).
-        optional model: Value = "model",
+        optional model: RawJson = "model",
         /// Related time ranges (`FlattenedRanges`).
-        optional ranges: Value = "ranges",
+        optional ranges: RawJson = "ranges",
         /// Who wrote the message.
         required role: Role = "role",
         /// The version stamp.
@@ -39,13 +39,13 @@ lossless_struct! {
         /// How the user rated the message.
         optional sentiment: Sentiment = "sentiment",
         /// Workstream sources (`FlattenedIdentifiedWorkstreamPatternEngineSources`).
-        optional sources: Value = "sources",
+        optional sources: RawJson = "sources",
         /// Workstream summaries (`FlattenedWorkstreamSummaries`).
-        optional summaries: Value = "summaries",
+        optional summaries: RawJson = "summaries",
         /// Tags (`FlattenedTags`).
-        optional tags: Value = "tags",
+        optional tags: RawJson = "tags",
         /// Workstream events (`FlattenedWorkstreamEvents`).
-        optional workstream_events: Value = "workstream_events",
+        optional workstream_events: RawJson = "workstream_events",
     }
 }
 

@@ -33,7 +33,9 @@ where
     // The other ways in: bytes, a reader (keys are never borrowed), and an already-parsed value.
     assert_eq!(serde_json::from_slice::<T>(text.as_bytes()).unwrap(), decoded);
     assert_eq!(serde_json::from_reader::<_, T>(text.as_bytes()).unwrap(), decoded);
-    assert_eq!(serde_json::from_value::<T>(wire.clone()).unwrap(), decoded);
+    // From a `Value`, untyped parts are compact text, so equal as JSON values rather than as text.
+    let from_value = serde_json::from_value::<T>(wire.clone()).unwrap();
+    assert_eq!(&serde_json::to_value(&from_value).unwrap(), wire);
     decoded
 }
 
@@ -162,13 +164,22 @@ fn full_conversation_message_round_trips_exactly() {
     assert!(message.is_deleted());
     assert_eq!(message.created.value, "2024-11-20T10:15:30.123456Z");
     assert_eq!(message.created.unix_millis(), Some(1_732_097_730_123));
-    assert_eq!(message.updated.extra["timezoneHint"], "Europe/Berlin");
+    assert_eq!(message.updated.extra["timezoneHint"], json!("Europe/Berlin"));
     assert_eq!(message.score.as_ref().unwrap().automatic, 9_007_199_254_740_993);
     assert_eq!(message.schema.as_ref().unwrap().migration, 12);
-    assert_eq!(message.model.as_ref().unwrap()["maxTokens"]["total"], 128000);
-    assert_eq!(message.summary_root.as_ref().unwrap()["id"], "s1");
-    assert_eq!(message.workstream_events.as_ref().unwrap()["indices"]["w2"], 1);
-    assert_eq!(message.conversation.extra["pinned"], true);
+    assert_eq!(
+        message.model.as_ref().unwrap().to_value().unwrap()["maxTokens"]["total"],
+        128000
+    );
+    assert_eq!(
+        message.summary_root.as_ref().unwrap().to_value().unwrap()["id"],
+        "s1"
+    );
+    assert_eq!(
+        message.workstream_events.as_ref().unwrap().to_value().unwrap()["indices"]["w2"],
+        1
+    );
+    assert_eq!(message.conversation.extra["pinned"], json!(true));
     assert!(message
         .fragment
         .as_ref()
@@ -184,7 +195,8 @@ fn full_conversation_message_round_trips_exactly() {
     assert_eq!(extra_keys, ["futureFeature", "nullKeptAsIs", "numbers"]);
 
     // Numbers that a detour through f64 would change are written back digit for digit.
-    let text = serde_json::to_string(&message).unwrap();
+    let compact: ConversationMessage = serde_json::from_str(&wire.to_string()).unwrap();
+    let text = serde_json::to_string(&compact).unwrap();
     assert!(text.contains("\"automatic\":9007199254740993"), "{text}");
     assert!(
         text.contains("\"beyond_f64_integers\":9007199254740993"),
@@ -270,10 +282,12 @@ fn conversation_messages_round_trip_with_deleted_indices() {
     assert_eq!(indices["deleted-one"], -1);
     assert_eq!(indices["second"], 1);
     assert_eq!(
-        messages.score.as_ref().unwrap().extra["pagination"]["cursor"],
+        messages.score.as_ref().unwrap().extra["pagination"]
+            .to_value()
+            .unwrap()["cursor"],
         "abc"
     );
-    assert_eq!(messages.extra["snapshotVersion"], 3);
+    assert_eq!(messages.extra["snapshotVersion"], json!(3));
 }
 
 #[test]
@@ -296,7 +310,7 @@ fn searched_conversation_messages_round_trip() {
     assert_eq!(results.iterable[0].similarity_f64(), 0.8734);
     assert_eq!(results.iterable[1].similarity_f64(), 1.0);
     assert_eq!(results.iterable[0].extra["highlight"], json!([[0, 4]]));
-    assert_eq!(results.extra["took_ms"], 12);
+    assert_eq!(results.extra["took_ms"], json!(12));
 }
 
 #[test]
@@ -323,11 +337,14 @@ fn streamed_identifiers_round_trip_with_deletions_and_other_kinds() {
     assert_eq!(items[1].updated.as_ref().unwrap().value, "2024-11-20T10:15:30Z");
     assert!(items[2].is_deleted());
     assert_eq!(items[3].message_id(), None);
-    assert_eq!(items[3].extra["asset"]["reference"]["name"], "snippet");
+    assert_eq!(
+        items[3].extra["asset"].to_value().unwrap()["reference"]["name"],
+        "snippet"
+    );
     assert_eq!(items[4].conversation.as_ref().unwrap().id, "c1");
     assert!(!items[4].is_deleted());
     assert_eq!(items[5].extra.len(), 2);
-    assert_eq!(frame.extra["frameSequence"], 41);
+    assert_eq!(frame.extra["frameSequence"], json!(41));
 }
 
 #[test]
@@ -355,9 +372,9 @@ fn seeded_conversation_message_round_trips() {
     assert_eq!(seed.role, Role::User);
     assert_eq!(seed.text(), Some(HARD_TEXT));
     assert_eq!(seed.conversation.as_ref().unwrap().id, "c1");
-    assert_eq!(seed.model.as_ref().unwrap()["name"], "GPT-4o");
+    assert_eq!(seed.model.as_ref().unwrap().to_value().unwrap()["name"], "GPT-4o");
     assert_eq!(seed.fragment.extra["attachments"], json!([]));
-    assert_eq!(seed.extra["clientHint"]["version"], 1.5);
+    assert_eq!(seed.extra["clientHint"].to_value().unwrap()["version"], 1.5);
 }
 
 #[test]
@@ -384,10 +401,10 @@ fn search_input_round_trips_with_unknown_keys_at_depth() {
     let input: SearchInput = assert_round_trip(&wire);
     assert_eq!(input.engines.iterable[0].query.as_deref(), Some(HARD_TEXT));
     let nested = input.engines.iterable[1].operations.as_ref().unwrap();
-    assert_eq!(nested.extra["limit"], 10);
+    assert_eq!(nested.extra["limit"], json!(10));
     assert_eq!(
-        nested.iterable[0].embeddings.as_ref().unwrap().extra["topK"],
-        9_007_199_254_740_993_u64
+        nested.iterable[0].embeddings.as_ref().unwrap().extra["topK"].get(),
+        "9007199254740993"
     );
     let created = nested.iterable[1]
         .temporal
@@ -396,8 +413,8 @@ fn search_input_round_trips_with_unknown_keys_at_depth() {
         .created
         .as_ref()
         .unwrap();
-    assert_eq!(created.extra["window"], "week");
-    assert_eq!(input.extra["debug"], true);
+    assert_eq!(created.extra["window"], json!("week"));
+    assert_eq!(input.extra["debug"], json!(true));
 }
 
 #[test]
@@ -410,4 +427,34 @@ fn typed_keys_follow_the_wire_names() {
     assert_eq!(ConversationMessage::TYPED_KEYS.len(), 24);
     assert_eq!(SeededConversationMessage::TYPED_KEYS.len(), 16);
     assert_eq!(SearchEngines::TYPED_KEYS, ["iterable", "schema", "type"]);
+}
+
+/// Untyped JSON that `serde_json::Value` would change or refuse, at several depths: it comes back as the
+/// same text.
+#[test]
+fn untyped_parts_and_extra_keep_their_exact_text() {
+    let fragile = r#"{"n":123456789012345678901234567890,"d":0.1000000000000000055511151231257827021181583404541015625,"big":1e400,"z":-0.0,"e":1E+2,"dup":1,"dup":2,"s":"\ud800 \u00e9"}"#;
+    let body = format!(
+        r#"{{"iterable":[{{"id":"m","role":"USER","conversation":{{"id":"c","reference":{fragile}}},"created":{{"value":"t","x":{fragile}}},"updated":{{"value":"t"}},"model":{fragile},"tags":[ 1 , {fragile} ],"x_new":{fragile}}}],"x_top":{fragile}}}"#
+    );
+    let messages: ConversationMessages = serde_json::from_str(&body).unwrap();
+    let message = &messages.iterable[0];
+    for raw in [
+        message.conversation.reference.as_ref().unwrap(),
+        &message.created.extra["x"],
+        message.model.as_ref().unwrap(),
+        &message.extra["x_new"],
+        &messages.extra["x_top"],
+    ] {
+        assert_eq!(raw.get(), fragile);
+    }
+    assert_eq!(message.tags.as_ref().unwrap().get(), format!("[ 1 , {fragile} ]"));
+    let encoded = serde_json::to_string(&messages).unwrap();
+    assert_eq!(encoded.matches(fragile).count(), 6, "{encoded}");
+    assert_eq!(
+        serde_json::from_str::<ConversationMessages>(&encoded).unwrap(),
+        messages
+    );
+    // Parsing one on demand reports what `Value` cannot hold.
+    assert!(message.model.as_ref().unwrap().to_value().is_err());
 }
