@@ -15,6 +15,7 @@
 
 use crate::client::{Client, Request};
 use crate::error::{Error, Result};
+use crate::models::field::Field;
 use crate::models::{
     ConversationMessage, ConversationMessages, SearchInput, SearchedConversationMessages,
     SeededConversationMessage,
@@ -103,7 +104,13 @@ fn to_json(argument: &'static str, value: &impl serde::Serialize) -> Result<Vec<
 }
 
 /// Checks JSON text handed in against its model, naming the argument and the position on failure.
-fn check_input<T: serde::de::DeserializeOwned>(argument: &'static str, json: &str) -> Result<()> {
+///
+/// The model's check (the one the JSON-text answers go through) accepts exactly what decoding accepts
+/// and builds nothing; only text it refuses is decoded, for the error.
+fn check_input<T: Field + serde::de::DeserializeOwned>(argument: &'static str, json: &str) -> Result<()> {
+    if wire::accepts::<T>(json) {
+        return Ok(());
+    }
     serde_json::from_str::<T>(json)
         .map(drop)
         .map_err(|err| Error::invalid_json(argument, err))
