@@ -47,6 +47,9 @@ use serde_json::{json, Value};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
+/// How many messages each client creates before it searches and deletes them again, in `calls`.
+const CALL_BATCH: usize = 25;
+
 /// The conversation every benchmark message belongs to.
 const CONVERSATION: &str = "bench-conversation";
 
@@ -858,47 +861,58 @@ impl Bench {
         }
     }
 
-    /// `calls COUNT`: COUNT creates, then COUNT searches (each finds the one message it names, returned
-    /// whole), then COUNT deletes, one after the other. The clients take turns call by call, so that a
-    /// change of machine load weighs on all of them alike, and which of them goes first rotates, so that
-    /// none always follows the same one (a client that leaves work behind, such as an exiting resolver
-    /// thread, would otherwise always slow the same neighbour).
+    /// `calls COUNT`: COUNT creates, searches (each finds the one message it names, returned whole) and
+    /// deletes per client, in batches of [`CALL_BATCH`]: a batch's creates, then its searches, then its
+    /// deletes, so that the store stays small and the server's search (a scan of every message's text)
+    /// costs little next to the clients. Within a batch the thread-free clients take turns call by call,
+    /// so that a change of machine load weighs on all of them alike, and which of them goes first rotates,
+    /// so that none always follows the same one. The floor with a resolver thread runs the same batch
+    /// right after, by itself: taking turns with it slowed the calls that followed its threads.
     fn calls(&self, count: usize) {
         const CASES: [&str; 3] = ["create", "search", "delete"];
+        const GROUPS: [&[Caller]; 2] = [
+            &[Caller::RawFloor, Caller::Rust, Caller::CApi],
+            &[Caller::RawFloorThreaded],
+        ];
         for (round, count) in [(0, 20), (1, count)] {
+            // samples[c][k]: client c (its index in Caller::ALL), case k.
             let mut samples: Vec<[Samples; 3]> = Caller::ALL
                 .iter()
                 .map(|_| [Samples::new(), Samples::new(), Samples::new()])
                 .collect();
-            // ids[i][c]: the message client c created in its i-th call.
-            let mut ids: Vec<Vec<String>> = Vec::with_capacity(count);
-            let turns = |i: usize| (0..Caller::ALL.len()).map(move |k| (i + k) % Caller::ALL.len());
-            for i in 0..count {
-                let mut row = vec![String::new(); Caller::ALL.len()];
-                for c in turns(i) {
-                    let caller = Caller::ALL[c];
-                    let text = needle_text(&format!("{}-{round}", caller.name()), i);
-                    let stopwatch = Stopwatch::start();
-                    row[c] = self.create(caller, text);
-                    samples[c][0].push_timed(&stopwatch, Unit::Us);
-                }
-                ids.push(row);
-            }
-            for i in 0..count {
-                for c in turns(i) {
-                    let caller = Caller::ALL[c];
-                    let query = needle(&format!("{}-{round}", caller.name()), i);
-                    let stopwatch = Stopwatch::start();
-                    let found = self.search(caller, query);
-                    samples[c][1].push_timed(&stopwatch, Unit::Us);
-                    assert!(found, "the search finds its message");
-                }
-            }
-            for (i, row) in ids.iter().enumerate() {
-                for c in turns(i) {
-                    let stopwatch = Stopwatch::start();
-                    self.delete(Caller::ALL[c], &row[c]);
-                    samples[c][2].push_timed(&stopwatch, Unit::Us);
+            let index = |caller: Caller| Caller::ALL.iter().position(|&c| c == caller).expect("listed");
+            for batch in (0..count).step_by(CALL_BATCH) {
+                let batch = batch..count.min(batch + CALL_BATCH);
+                for group in GROUPS {
+                    let turns = |i: usize| (0..group.len()).map(move |k| group[(i + k) % group.len()]);
+                    let mut ids: Vec<Vec<(Caller, String)>> = Vec::new();
+                    for i in batch.clone() {
+                        let mut row = Vec::with_capacity(group.len());
+                        for caller in turns(i) {
+                            let text = needle_text(&format!("{}-{round}", caller.name()), i);
+                            let stopwatch = Stopwatch::start();
+                            let id = self.create(caller, text);
+                            samples[index(caller)][0].push_timed(&stopwatch, Unit::Us);
+                            row.push((caller, id));
+                        }
+                        ids.push(row);
+                    }
+                    for i in batch.clone() {
+                        for caller in turns(i) {
+                            let query = needle(&format!("{}-{round}", caller.name()), i);
+                            let stopwatch = Stopwatch::start();
+                            let found = self.search(caller, query);
+                            samples[index(caller)][1].push_timed(&stopwatch, Unit::Us);
+                            assert!(found, "the search finds its message");
+                        }
+                    }
+                    for row in &ids {
+                        for (caller, id) in row {
+                            let stopwatch = Stopwatch::start();
+                            self.delete(*caller, id);
+                            samples[index(*caller)][2].push_timed(&stopwatch, Unit::Us);
+                        }
+                    }
                 }
             }
             if round == 0 {
