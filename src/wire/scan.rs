@@ -17,12 +17,9 @@
 //!   objects, lists and maps) open at once, serde_json's recursion limit. Untyped parts may nest
 //!   deeper: serde_json skips them without recursion, and so does this reader.
 //!
-//! The reader also checks that the body is UTF-8 ([`Scanner::over_bytes`]), a block at a time just
-//! ahead of the walk, so that a body of tens of MB is read from memory once rather than twice (a UTF-8
-//! pass of its own, then the walk). The walk itself needs no UTF-8 (it looks only at ASCII bytes, and a
-//! non-ASCII byte outside a string is refused whatever it is), except for the text of keys, which it
-//! takes from the checked blocks. The reader only says yes or no: a body it refuses is decoded to get
-//! the error.
+//! The text is valid UTF-8 already (`wire::checked_text` checks it first, in a pass of its own), so
+//! nothing here looks at UTF-8. The reader only says yes or no: a body it refuses is decoded to get the
+//! error.
 
 use std::borrow::Cow;
 
@@ -38,12 +35,9 @@ pub(crate) type Verdict = Result<(), Refused>;
 /// serde_json's recursion limit: the typed containers it may have open at once, plus one.
 const RECURSION_LIMIT: u32 = 128;
 
-/// How far ahead of the walk the UTF-8 check goes at least: small enough that the block is still in the
-/// CPU's cache when the walk reads it, large enough that the check runs at full speed.
-const UTF8_BLOCK: usize = 64 * 1024;
-
 /// A cursor over the body being checked.
 pub(crate) struct Scanner<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     at: usize,
     /// Typed containers that may still be opened (serde_json's `remaining_depth`).
@@ -52,37 +46,18 @@ pub(crate) struct Scanner<'a> {
     skip_stack: Vec<u8>,
     /// The string search of this CPU.
     strings: Strings,
-    /// The last block of the body found to be UTF-8; it starts at `checked_from`, and every byte before
-    /// it was found to be UTF-8 too, block by block.
-    checked: &'a str,
-    checked_from: usize,
 }
 
 impl<'a> Scanner<'a> {
-    /// A scanner at the start of `text`, which needs no UTF-8 check.
+    /// A scanner at the start of `text`.
     pub(crate) fn new(text: &'a str) -> Self {
         Scanner {
+            text,
             bytes: text.as_bytes(),
             at: 0,
             remaining_depth: RECURSION_LIMIT,
             skip_stack: Vec::new(),
             strings: Strings::detect(),
-            checked: text,
-            checked_from: 0,
-        }
-    }
-
-    /// A scanner at the start of `bytes`, which checks that they are UTF-8 as it goes; only
-    /// [`Self::finish`] says that they all are.
-    pub(crate) fn over_bytes(bytes: &'a [u8]) -> Self {
-        Scanner {
-            bytes,
-            at: 0,
-            remaining_depth: RECURSION_LIMIT,
-            skip_stack: Vec::new(),
-            strings: Strings::detect(),
-            checked: "",
-            checked_from: 0,
         }
     }
 
@@ -91,63 +66,6 @@ impl<'a> Scanner<'a> {
         match self.peek() {
             None => Ok(()),
             Some(_) => Err(Refused),
-        }
-    }
-
-    /// Checks that only whitespace follows the value and that the whole text is UTF-8; after `Ok`,
-    /// every byte has been found to be UTF-8.
-    pub(crate) fn finish(mut self) -> Verdict {
-        self.end()?;
-        // The walk has checked up to the end of the last string it read, and what follows it can only be
-        // ASCII if the walk accepted it; this makes the promise above hold whatever the walk did.
-        self.check_utf8_to(self.bytes.len())?;
-        debug_assert_eq!(self.checked_to(), self.bytes.len());
-        Ok(())
-    }
-
-    /// Where the bytes found to be UTF-8 end.
-    #[inline]
-    fn checked_to(&self) -> usize {
-        self.checked_from + self.checked.len()
-    }
-
-    /// Checks the UTF-8 of the bytes from where the check stands to `to` at least, in blocks of at least
-    /// [`UTF8_BLOCK`] bytes that end on character boundaries.
-    #[inline]
-    fn check_utf8_to(&mut self, to: usize) -> Verdict {
-        while self.checked_to() < to {
-            self.check_next_utf8_block(to)?;
-        }
-        Ok(())
-    }
-
-    #[inline(never)]
-    fn check_next_utf8_block(&mut self, to: usize) -> Verdict {
-        let from = self.checked_to();
-        let mut end = to.max(from + UTF8_BLOCK).min(self.bytes.len());
-        // A block must not end inside a character of valid UTF-8, so that a valid body is never refused:
-        // it ends before the first byte of a character, found within three continuation bytes (a
-        // character has no more). Contiguous blocks that are each UTF-8 make a UTF-8 whole.
-        for _ in 0..3 {
-            if end > from + 1 && self.bytes.get(end).is_some_and(|&byte| byte & 0xC0 == 0x80) {
-                end -= 1;
-            }
-        }
-        self.checked = simdutf8::basic::from_utf8(&self.bytes[from..end]).map_err(|_| Refused)?;
-        self.checked_from = from;
-        Ok(())
-    }
-
-    /// The text of `start..end`, two character boundaries of valid UTF-8 (after a quote, before a quote
-    /// or an escape): taken from the checked block when it lies in it, else checked by itself.
-    #[inline]
-    fn text(&mut self, start: usize, end: usize) -> Result<&'a str, Refused> {
-        self.check_utf8_to(end)?;
-        let checked: &'a str = self.checked;
-        match start.checked_sub(self.checked_from) {
-            Some(offset) => checked.get(offset..end - self.checked_from).ok_or(Refused),
-            // Across two blocks: rare, and short (a key).
-            None => std::str::from_utf8(&self.bytes[start..end]).map_err(|_| Refused),
         }
     }
 
@@ -331,20 +249,10 @@ impl<'a> Scanner<'a> {
         match self.strings.short_plain(self.bytes, self.at) {
             Some(end) => {
                 self.at = end + 1;
-                self.utf8_read_to_here()
+                Ok(())
             }
             None => self.long_string(strict),
         }
-    }
-
-    /// Checks the UTF-8 of what the walk has read, once it has gone past the checked block (which then
-    /// runs a block ahead of the walk).
-    #[inline]
-    fn utf8_read_to_here(&mut self) -> Verdict {
-        if self.at > self.checked_to() {
-            self.check_utf8_to(self.at)?;
-        }
-        Ok(())
     }
 
     /// [`Self::unbuilt_string`] for a string that is not short and plain.
@@ -356,7 +264,7 @@ impl<'a> Scanner<'a> {
             match self.bytes.get(self.at) {
                 Some(b'"') => {
                     self.at += 1;
-                    return self.utf8_read_to_here();
+                    return Ok(());
                 }
                 Some(b'\\') => {
                     self.at += 1;
@@ -388,20 +296,24 @@ impl<'a> Scanner<'a> {
             return self.escaped_key();
         }
         self.at = end + 1;
-        self.text(start, end).map(Cow::Borrowed)
+        // The key starts after a quote and ends before one, so on character boundaries: `get` never says
+        // no.
+        let text: &'a str = self.text;
+        text.get(start..end).map(Cow::Borrowed).ok_or(Refused)
     }
 
     /// [`Self::key`] for a key with an escape (or no end): its text unescaped, as an owned string.
     #[cold]
     #[inline(never)]
     fn escaped_key(&mut self) -> Result<Cow<'a, str>, Refused> {
+        let text: &'a str = self.text;
         let mut unescaped: Option<String> = None;
         let mut run_start = self.at;
         loop {
             self.at = self.strings.string_stop(self.bytes, self.at);
             // A run starts after a quote or an escape and ends at an ASCII byte (or the end), so on
-            // character boundaries.
-            let run = self.text(run_start, self.at)?;
+            // character boundaries: `get` never says no.
+            let run = text.get(run_start..self.at).ok_or(Refused)?;
             match self.bytes.get(self.at) {
                 Some(b'"') => {
                     self.at += 1;
@@ -591,54 +503,6 @@ mod tests {
         let value = step(&mut scanner)?;
         scanner.end()?;
         Ok(value)
-    }
-
-    #[test]
-    fn utf8_is_checked_in_blocks_that_never_split_a_character() {
-        // Strings and keys of characters of one to four bytes, past several blocks, shifted so that
-        // block ends fall at every position inside a character, and keys across block ends.
-        for shift in 0..4 {
-            let mut text = format!("{{{}", " ".repeat(shift));
-            let mut expected_keys = Vec::new();
-            let mut n = 0;
-            while text.len() < 3 * UTF8_BLOCK + 100 {
-                let key = format!("k€{n}😀é");
-                text.push_str(&format!(r#""{key}":["a€😀é\n","\u00e9x"],"#));
-                expected_keys.push(key);
-                n += 1;
-            }
-            text.push_str(r#""last":{"é":1}}"#);
-            expected_keys.push("last".to_owned());
-            let mut keys = Vec::new();
-            let mut scanner = Scanner::over_bytes(text.as_bytes());
-            let walked = scanner.object(|scanner, key| {
-                keys.push(key.into_owned());
-                scanner.skip_value()
-            });
-            assert_eq!(walked, Ok(()), "shift {shift}");
-            assert_eq!(scanner.finish(), Ok(()), "shift {shift}");
-            assert_eq!(keys, expected_keys, "shift {shift}");
-
-            // One byte made invalid, in a string or a key, anywhere: near the start, at and around the
-            // first block ends, at the very end.
-            let bytes = text.as_bytes();
-            let non_ascii: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] >= 0x80).collect();
-            let near = |target: usize| non_ascii.iter().copied().filter(move |&i| i.abs_diff(target) < 6);
-            let mut spoiled_at: Vec<usize> = vec![non_ascii[0], *non_ascii.last().unwrap()];
-            for block_end in [UTF8_BLOCK, 2 * UTF8_BLOCK, 3 * UTF8_BLOCK] {
-                spoiled_at.extend(near(block_end));
-            }
-            for at in spoiled_at {
-                let mut spoiled = bytes.to_vec();
-                spoiled[at] = 0xFF;
-                assert!(std::str::from_utf8(&spoiled).is_err());
-                let mut scanner = Scanner::over_bytes(&spoiled);
-                let verdict = scanner
-                    .object(|scanner, _| scanner.skip_value())
-                    .and_then(|()| scanner.finish());
-                assert_eq!(verdict, Err(Refused), "shift {shift}, 0xFF at {at}");
-            }
-        }
     }
 
     #[test]

@@ -379,11 +379,20 @@ mod tests {
         assert!(checked > 100_000);
         // The short path: a string's end when it is plain and within 32 bytes, and nothing else.
         for (text, end) in [
-            (&br#"ab"                                                  "#[..], Some(2)),
-            (br#"abcdefghijklmnopqrstuvwxyz01234"                      "#, Some(31)),
+            (
+                &br#"ab"                                                  "#[..],
+                Some(2),
+            ),
+            (
+                br#"abcdefghijklmnopqrstuvwxyz01234"                      "#,
+                Some(31),
+            ),
             (br#"abcdefghijklmnopqrstuvwxyz012345"                     "#, None),
-            (br#"ab
-"                                                 "#, None),
+            (
+                br#"ab
+"                                                 "#,
+                None,
+            ),
             (br#"ab"#, None),
         ] {
             assert_eq!(Strings::detect().short_plain(text, 0), end, "{text:?}");
