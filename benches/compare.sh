@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Benchmarks side by side: this crate (typed, JSON text, C API), the raw floor (ureq reading the body
-# bytes, parsing nothing), the official Python SDK and raw Python, all against ONE stand-in PiecesOS
-# (the release `pieces-os-server`), on 127.0.0.1 only. Prints a table at the end; BENCHMARKS.md explains
-# every case.
+# Benchmarks side by side: this crate (typed, JSON text, C API), the raw floors (ureq reading the body
+# bytes, parsing nothing, into fresh or reused memory), the official Python SDK and raw Python, all
+# against ONE stand-in PiecesOS (the release `pieces-os-server`), on 127.0.0.1 only. Besides wall times
+# it records the calling thread's CPU time, callgrind's instruction counts for the Rust clients, and the
+# load average at every step. Prints a table at the end; BENCHMARKS.md explains every case.
 #
-#   benches/compare.sh                 # the full run (6-7 minutes on 2 cores, clean build and venv included)
-#   benches/compare.sh --quick         # fewer samples, for trying the script (about 3 minutes)
+#   benches/compare.sh                 # the full run (15-20 minutes on 2 cores, clean build and venv included)
+#   benches/compare.sh --quick         # fewer samples, for trying the script
 #   benches/compare.sh --update-docs   # also rewrites the results section of BENCHMARKS.md and the plot
 #
 # Environment: COMPARE_OUT (default: target/compare) holds the build, the Python venv, the raw results
 # (results.jsonl), the report (results.md) and the plot (snapshot.png). Needs cargo, python3 (with venv),
-# and, installed here with apt-get when missing: gnuplot, GNU time, binutils (strip).
+# and, installed here with apt-get when missing: gnuplot, GNU time, binutils (strip), valgrind.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK="--quick" ;;
         --update-docs) UPDATE_DOCS=1 ;;
-        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done

@@ -11,11 +11,12 @@
 //! ```
 //!
 //! STEP is `typed` (the body into `ConversationMessages`, as `Client::snapshot_messages` does), `check`
-//! (the JSON-text check, as `Client::snapshot_messages_json` and the C API do) or `copy` (a copy of the
-//! body, the floor of any step); `save` writes the stand-in's body to `--body FILE` instead. The body is the
+//! (the JSON-text check, as `Client::snapshot_messages_json` and the C API do), `copy` (a copy of the
+//! body, the floor of any step) or `utf8` (the UTF-8 pass alone, which `typed` and `check` both begin
+//! with); `save` writes the stand-in's body to `--body FILE` instead. The body is the
 //! stand-in's snapshot of N realistic messages (default 1 000, about 5 MB), fetched once from an
-//! in-process stand-in, or a file. The step runs R times (default 5); each run is timed and the median
-//! printed. Callgrind counts only inside the step's own function (`--toggle-collect=decode::STEP`),
+//! in-process stand-in, or a file. The step runs R times (default 5); each run is timed, in wall time and
+//! in the thread's CPU time, and the medians printed. Callgrind counts only inside the step's own function (`--toggle-collect=decode::STEP`),
 //! so neither the stand-in, the setup nor the freeing of the result is counted.
 
 use std::hint::black_box;
@@ -29,7 +30,7 @@ use pieces_os_client::{Client, ClientConfig, Transferables};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
     let usage =
-        "usage: decode STEP [--messages N | --body FILE] [--repeat R]; STEP: typed, check, copy, save";
+        "usage: decode STEP [--messages N | --body FILE] [--repeat R]; STEP: typed, check, copy, utf8, save";
     let step = args.first().expect(usage).clone();
     let mut messages = 1_000;
     let mut file = None;
