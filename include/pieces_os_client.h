@@ -118,6 +118,11 @@ enum pieces_status
      * error's `message` says what failed.
      */
     PIECES_STATUS_INTERNAL = 17,
+    /**
+     * There is no such message: PiecesOS answered HTTP 410 for its id (pieces_messages_get(); the last
+     * error has `status` 410, `body` and `id`), or a mirror does not hold it (pieces_mirror_get()).
+     */
+    PIECES_STATUS_NOT_FOUND = 18,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -419,16 +424,82 @@ pieces_status pieces_messages_search(const pieces_client *client,
                                      char **out_json);
 
 /**
+ * `message_specific_message_snapshot` (`GET /message/{message}`): one message, as the server's JSON
+ * text (a `ConversationMessage`), checked against the model but not re-encoded.
+ *
+ * The id is percent-encoded as one path segment, so no id can reach another path.
+ *
+ * # Ownership
+ * `message_id` is only read during the call. On success `*out_json` receives a new string; free it
+ * with pieces_string_free().
+ *
+ * # NULL
+ * No parameter may be NULL.
+ *
+ * # Threads
+ * Any thread; blocks it until the answer arrived or a timeout ran out.
+ *
+ * # Errors
+ * PIECES_STATUS_NOT_FOUND: PiecesOS holds no message with this id (it answered HTTP 410; the last
+ * error has `status`, `body` and `id`). PIECES_STATUS_NULL_PARAMETER, PIECES_STATUS_INVALID_UTF8,
+ * PIECES_STATUS_INVALID_ARGUMENT (an empty id, `transferables` out of range),
+ * PIECES_STATUS_CONNECTION, PIECES_STATUS_TIMEOUT, PIECES_STATUS_HTTP_STATUS, PIECES_STATUS_DECODE,
+ * PIECES_STATUS_BODY_TOO_LARGE.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `message_id` is NULL or NUL-terminated; `out_json` is NULL or
+ * valid for writing a pointer.
+ */
+pieces_status pieces_messages_get(const pieces_client *client,
+                                  const char *message_id,
+                                  pieces_transferables transferables,
+                                  char **out_json);
+
+/**
+ * `message_specific_message_update` (`POST /message/update`): sends a whole `ConversationMessage`
+ * given as JSON text (PiecesOS finds the message by its `id`) and returns the message as stored, as
+ * the server's JSON text.
+ *
+ * The message is checked against its model before anything is sent, then sent unchanged, so every key
+ * of it is kept, those this library does not know included: a message fetched, changed in one field
+ * and sent back keeps all the others. Send a message fetched with its content (transferables DEFAULT
+ * or INCLUDE): PiecesOS stores what it is sent.
+ *
+ * # Ownership
+ * `message_json` is only read during the call. On success `*out_json` receives a new string; free it
+ * with pieces_string_free().
+ *
+ * # NULL
+ * No parameter may be NULL.
+ *
+ * # Threads
+ * Any thread; blocks it until the answer arrived or a timeout ran out.
+ *
+ * # Errors
+ * As pieces_messages_create(); PiecesOS answers an id it does not know with HTTP 500
+ * (PIECES_STATUS_HTTP_STATUS).
+ *
+ * # Safety
+ * `client` is NULL or a live client; `message_json` is NULL or NUL-terminated; `out_json` is NULL or
+ * valid for writing a pointer.
+ */
+pieces_status pieces_messages_update(const pieces_client *client,
+                                     const char *message_json,
+                                     pieces_transferables transferables,
+                                     char **out_json);
+
+/**
  * The last error of the calling thread, as JSON text, or NULL when no call on this thread has failed
  * yet.
  *
  * The object has `kind` (a short stable name: `null_parameter`, `invalid_utf8`, `invalid_json`,
- * `invalid_input`, `connection`, `timeout`, `http_status`, `decode`, `websocket`, `body_too_large`,
- * `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, `internal`, …)
- * and `message` (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's
- * text body), `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON
- * problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery
- * tried), `found`, `required` and `update` (of an incompatible version).
+ * `invalid_input`, `connection`, `timeout`, `http_status`, `not_found`, `decode`, `websocket`,
+ * `body_too_large`, `no_event`, `closed`, `in_callback`, `panic`, `not_running`,
+ * `incompatible_version`, `internal`, …) and `message` (for people), and when they apply: `status` (the
+ * HTTP status) and `body` (PiecesOS's text body), `argument` (the parameter at fault), `line` and
+ * `column` (1-based position of a JSON problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `id`
+ * (of a message not found), `url`, `scanned` (the ports discovery tried), `found`, `required` and
+ * `update` (of an incompatible version).
  *
  * # Ownership
  * The string belongs to the library: do not free it. It stays valid until the next call of a

@@ -10,7 +10,7 @@
 //! | [`status`] | [`pieces_status`], the thread-local last error, [`pieces_last_error_json`] |
 //! | [`strings`] | [`pieces_version`], [`pieces_string_free`] |
 //! | [`client`] | [`pieces_client`], [`pieces_client_new`], [`pieces_client_free`], [`pieces_client_base_url`], [`pieces_client_check_version`] |
-//! | [`messages`] | [`pieces_transferables`] and the four HTTP endpoints |
+//! | [`messages`] | [`pieces_transferables`] and the six HTTP endpoints |
 //! | [`subscription`] | [`pieces_subscription`], [`pieces_event_cb`], subscribe / next / stop / free |
 //!
 //! # Conventions
@@ -54,9 +54,9 @@ pub use client::{
     pieces_client, pieces_client_base_url, pieces_client_check_version, pieces_client_free, pieces_client_new,
 };
 pub use messages::{
-    pieces_messages_create, pieces_messages_delete, pieces_messages_search, pieces_messages_snapshot,
-    pieces_transferables, PIECES_TRANSFERABLES_DEFAULT, PIECES_TRANSFERABLES_EXCLUDE,
-    PIECES_TRANSFERABLES_INCLUDE,
+    pieces_messages_create, pieces_messages_delete, pieces_messages_get, pieces_messages_search,
+    pieces_messages_snapshot, pieces_messages_update, pieces_transferables, PIECES_TRANSFERABLES_DEFAULT,
+    PIECES_TRANSFERABLES_EXCLUDE, PIECES_TRANSFERABLES_INCLUDE,
 };
 pub use status::{pieces_last_error_json, pieces_status};
 pub use strings::{pieces_string_free, pieces_version};

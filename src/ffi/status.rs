@@ -62,6 +62,9 @@ pub enum pieces_status {
     /// not write a value as JSON text); nothing about the arguments or the server was wrong. The last
     /// error's `message` says what failed.
     Internal = 17,
+    /// There is no such message: PiecesOS answered HTTP 410 for its id (pieces_messages_get(); the last
+    /// error has `status` 410, `body` and `id`), or a mirror does not hold it (pieces_mirror_get()).
+    NotFound = 18,
 }
 
 /// Why a call did not succeed: the status it returns and the last-error JSON it records.
@@ -168,6 +171,7 @@ impl From<Error> for CallError {
             Error::Connection { .. } => pieces_status::Connection,
             Error::Timeout { .. } => pieces_status::Timeout,
             Error::HttpStatus { .. } => pieces_status::HttpStatus,
+            Error::NotFound { .. } => pieces_status::NotFound,
             Error::Decode { .. } => pieces_status::Decode,
             Error::BodyTooLarge { .. } => pieces_status::BodyTooLarge,
             Error::WebSocket { .. } => pieces_status::Websocket,
@@ -201,12 +205,13 @@ fn set_last_error(detail: &Value) {
 /// yet.
 ///
 /// The object has `kind` (a short stable name: `null_parameter`, `invalid_utf8`, `invalid_json`,
-/// `invalid_input`, `connection`, `timeout`, `http_status`, `decode`, `websocket`, `body_too_large`,
-/// `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, `internal`, …)
-/// and `message` (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's
-/// text body), `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON
-/// problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery
-/// tried), `found`, `required` and `update` (of an incompatible version).
+/// `invalid_input`, `connection`, `timeout`, `http_status`, `not_found`, `decode`, `websocket`,
+/// `body_too_large`, `no_event`, `closed`, `in_callback`, `panic`, `not_running`,
+/// `incompatible_version`, `internal`, …) and `message` (for people), and when they apply: `status` (the
+/// HTTP status) and `body` (PiecesOS's text body), `argument` (the parameter at fault), `line` and
+/// `column` (1-based position of a JSON problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `id`
+/// (of a message not found), `url`, `scanned` (the ports discovery tried), `found`, `required` and
+/// `update` (of an incompatible version).
 ///
 /// # Ownership
 /// The string belongs to the library: do not free it. It stays valid until the next call of a
@@ -250,6 +255,7 @@ mod tests {
             (pieces_status::NotRunning, 15),
             (pieces_status::IncompatibleVersion, 16),
             (pieces_status::Internal, 17),
+            (pieces_status::NotFound, 18),
         ];
         for (status, value) in expected {
             assert_eq!(status as u32, value, "{status:?}");

@@ -97,6 +97,12 @@ fn internal(message: impl Into<String>) -> Response {
     Response::text(500, message)
 }
 
+/// A 410 answer with a text/plain message: what PiecesOS answers `GET /message/{message}` for an id it
+/// does not hold.
+fn gone(message: impl Into<String>) -> Response {
+    Response::text(410, message)
+}
+
 fn method_not_allowed(head: &RequestHead, allow: &'static str) -> Outcome {
     Response::text(
         405,
@@ -208,6 +214,20 @@ fn respond(shared: &Shared, head: &RequestHead, body: &[u8]) -> Outcome {
             }
         }
         ["messages", _, "delete"] => method_not_allowed(head, "POST"),
+        ["message", "update"] if method == "POST" => match transferables(query) {
+            Ok(transferables) => update(shared, body, transferables).into(),
+            Err(response) => response.into(),
+        },
+        // An id that is literally `update` is still fetched: only POST goes to the update route.
+        ["message", id] if is_get => match transferables(query) {
+            Ok(transferables) => match shared.store.message_json(id, transferables) {
+                Some(json) => Response::json(Body::Text(json)).into(),
+                None => gone(format!("no conversation message with id {id:?}")).into(),
+            },
+            Err(response) => response.into(),
+        },
+        ["message", "update"] => method_not_allowed(head, "GET, HEAD, POST"),
+        ["message", _] => method_not_allowed(head, "GET, HEAD"),
         [".well-known", "health"] if is_get => Response::text(200, "ok").into(),
         [".well-known", "version"] if is_get => Response::text(200, shared.version.clone()).into(),
         [".well-known", "health" | "version"] => method_not_allowed(head, "GET, HEAD"),
@@ -302,6 +322,71 @@ fn create(shared: &Shared, body: &[u8], transferables: bool) -> Response {
     }
     let (_, full, light) = shared.store.insert(Value::Object(message));
     Response::json(Body::Text(if transferables { full } else { light }))
+}
+
+/// Checks that `object[key]` is a string (`model` names the object in the error).
+fn required_string<'a>(object: &'a Map<String, Value>, key: &str, model: &str) -> Result<&'a str, Response> {
+    match field(object, key) {
+        None => Err(internal(format!("{model} is missing the required field `{key}`"))),
+        Some(Value::String(text)) => Ok(text),
+        Some(other) => Err(internal(format!("`{key}` must be a string, got {}", kind(other)))),
+    }
+}
+
+/// Checks that `object[key]` is an object whose `inner` is a string: a GroupedTimestamp (`value`) or a
+/// Referenced… (`id`), named `model` in the error.
+fn required_object_with(
+    object: &Map<String, Value>,
+    key: &str,
+    inner: &str,
+    model: &str,
+) -> Result<(), Response> {
+    match field(object, key) {
+        None => Err(internal(format!(
+            "ConversationMessage is missing the required field `{key}`"
+        ))),
+        Some(Value::Object(nested)) if nested.get(inner).is_some_and(Value::is_string) => Ok(()),
+        Some(_) => Err(internal(format!(
+            "`{key}` must be a {model} object with a string `{inner}`"
+        ))),
+    }
+}
+
+/// `POST /message/update`: the body must be a whole ConversationMessage (its required fields present
+/// with their types) whose id is stored. The stored `id`, `created` and `conversation` are kept,
+/// everything else is replaced with what was sent (keys no model knows included; keys not sent are
+/// gone), and `updated` becomes now. The stream announces the id (not as deleted).
+fn update(shared: &Shared, body: &[u8], transferables: bool) -> Response {
+    let mut message = match json_object(body, "ConversationMessage") {
+        Ok(object) => object,
+        Err(response) => return response,
+    };
+    let checked = required_string(&message, "id", "ConversationMessage")
+        .map(str::to_owned)
+        .and_then(|id| {
+            required_string(&message, "role", "ConversationMessage")?;
+            required_object_with(&message, "created", "value", "GroupedTimestamp")?;
+            required_object_with(&message, "updated", "value", "GroupedTimestamp")?;
+            required_object_with(&message, "conversation", "id", "ReferencedConversation")?;
+            Ok(id)
+        });
+    let id = match checked {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let Some(stored) = shared.store.get(&id) else {
+        return internal(format!("no conversation message with id {id:?}"));
+    };
+    for key in ["id", "created", "conversation"] {
+        if let Some(value) = stored.get(key) {
+            message.insert(key.into(), value.clone());
+        }
+    }
+    message.insert("updated".into(), seed::now_timestamp());
+    match shared.store.replace(&id, &Value::Object(message)) {
+        Some((full, light)) => Response::json(Body::Text(if transferables { full } else { light })),
+        None => internal(format!("no conversation message with id {id:?}")),
+    }
 }
 
 /// One node of a search: what a SearchEngine or SearchEngines asks for.

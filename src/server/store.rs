@@ -267,6 +267,31 @@ impl Store {
         ids
     }
 
+    /// Replaces the stored message `id` with `message` where it stands, and announces it on the stream
+    /// (not as deleted). Returns the new JSON texts (full, light), or `None` when no message has this id.
+    pub(crate) fn replace(&self, id: &str, message: &Value) -> Option<(Arc<str>, Arc<str>)> {
+        // Serialized before the lock is taken; a message deleted meanwhile is not brought back.
+        let entry = Entry::new(id.to_owned(), message);
+        let full = entry.full.clone();
+        let light = entry.json(false).clone();
+        let mut inner = self.lock();
+        if !inner.positions.contains_key(id) {
+            return None;
+        }
+        inner.put(entry);
+        inner.publish(identifiers_frame(std::iter::once(id), false));
+        Some((full, light))
+    }
+
+    /// The JSON text of one stored message as it is served (with or without the heavy content).
+    pub(crate) fn message_json(&self, id: &str, transferables: bool) -> Option<Arc<str>> {
+        let inner = self.lock();
+        let position = *inner.positions.get(id)?;
+        inner.slots[position]
+            .as_ref()
+            .map(|entry| entry.json(transferables).clone())
+    }
+
     /// Removes a message; `false` when there is none with this id.
     pub(crate) fn delete(&self, id: &str) -> bool {
         let mut inner = self.lock();
@@ -379,12 +404,7 @@ impl Store {
 
     /// A stored message, decoded from its JSON text.
     pub(crate) fn get(&self, id: &str) -> Option<Value> {
-        let full = {
-            let inner = self.lock();
-            let position = *inner.positions.get(id)?;
-            inner.slots[position].as_ref()?.full.clone()
-        };
-        serde_json::from_str(&full).ok()
+        serde_json::from_str(&self.message_json(id, true)?).ok()
     }
 }
 
@@ -482,6 +502,32 @@ mod tests {
         assert_eq!(store.get(&id), Some(json!("not an object")));
         let (generated, _, _) = store.insert(json!({"role": "USER"}));
         assert_eq!(store.get(&generated).unwrap()["id"], generated.as_str());
+    }
+
+    #[test]
+    fn replace_keeps_the_place_announces_and_never_revives() {
+        let store = Store::default();
+        store.insert(message("a", "one"));
+        store.insert(message("b", "two"));
+        let (_, changes) = store.subscribe();
+        let (full, light) = store.replace("a", &message("a", "uno")).unwrap();
+        assert!(full.contains("uno") && !light.contains("uno"));
+        assert_eq!(store.ids(), ["a", "b"]);
+        assert_eq!(store.message_json("a", true).unwrap(), full);
+        assert_eq!(store.message_json("a", false).unwrap(), light);
+        assert_eq!(
+            &*changes.try_recv().unwrap(),
+            r#"{"iterable":[{"conversationMessage":{"id":"a"}}]}"#
+        );
+        assert!(store.delete("a"));
+        let _deleted = changes.try_recv().unwrap();
+        assert_eq!(store.replace("a", &message("a", "zombie")), None);
+        assert_eq!(store.message_json("a", true), None);
+        assert!(
+            changes.try_recv().is_err(),
+            "nothing announced for a refused replace"
+        );
+        assert_eq!(store.ids(), ["b"]);
     }
 
     #[test]
