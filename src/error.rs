@@ -512,7 +512,9 @@ mod tests {
             "well_known_version returned a body that does not decode: \"banana\" is not a version"
         );
         assert!(std::error::Error::source(&error).is_none());
-        let error = Error::invalid_utf8("e", std::str::from_utf8(b"ab\xff").unwrap_err());
+        // Through a Vec, which the `invalid_from_utf8` lint does not look into.
+        let bytes = b"ab\xff".to_vec();
+        let error = Error::invalid_utf8("e", std::str::from_utf8(&bytes).unwrap_err());
         assert!(error.to_string().ends_with("invalid UTF-8 at byte 2"), "{error}");
         assert!(std::error::Error::source(&error)
             .and_then(|cause| cause.downcast_ref::<std::str::Utf8Error>())

@@ -32,6 +32,18 @@ const CONTRACT: [&str; 13] = [
 /// Functions beyond the contract: where the client found PiecesOS, and its version check.
 const DISCOVERY: [&str; 2] = ["pieces_client_base_url", "pieces_client_check_version"];
 
+/// The contract's additions for one message and the mirror (DESIGN.md, "Additions").
+const MIRROR: [&str; 8] = [
+    "pieces_messages_get",
+    "pieces_messages_update",
+    "pieces_mirror_new",
+    "pieces_mirror_next",
+    "pieces_mirror_get",
+    "pieces_mirror_list",
+    "pieces_mirror_stop",
+    "pieces_mirror_free",
+];
+
 /// Every `extern "C" fn NAME(…) … {` definition of `source`, with whether its body starts with
 /// `ffi_boundary!`. Function-pointer types (`extern "C" fn(`, no name) are not definitions.
 fn exported_bodies(source: &str) -> Vec<(String, bool)> {
@@ -118,12 +130,13 @@ fn every_exported_body_starts_with_the_panic_boundary() {
     let mut contract: Vec<String> = CONTRACT
         .iter()
         .chain(&DISCOVERY)
+        .chain(&MIRROR)
         .map(|name| (*name).to_owned())
         .collect();
     contract.sort();
     assert_eq!(
         exported, contract,
-        "the exported functions are the contract's and discovery's"
+        "the exported functions are the contract's, discovery's and the mirror's"
     );
 }
 

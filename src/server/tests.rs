@@ -474,7 +474,7 @@ fn update_keeps_id_created_and_conversation_and_replaces_the_rest() {
         "{value}"
     );
     assert_eq!(server.message(&id).unwrap(), updated);
-    assert_eq!(server.message_ids(), [id.clone()]);
+    assert_eq!(server.message_ids(), std::slice::from_ref(&id));
     // Announced on the stream, not as deleted.
     assert_eq!(frame_ids(&next_frame(&mut ws)), [(id.clone(), false)]);
 
