@@ -22,11 +22,12 @@ pub enum pieces_status {
     NullParameter = 1,
     /// A string parameter is not valid UTF-8; the last error names it and the byte offset.
     InvalidUtf8 = 2,
-    /// A JSON parameter (config, seed, search input) is not valid JSON or not its model; nothing was
-    /// sent. The last error has the message, `line` and `column`.
+    /// A JSON parameter (config, seed, search input, message, mirror options) is not valid JSON or not
+    /// its model; nothing was sent. The last error has the message, `line` and `column`.
     InvalidJson = 3,
     /// A parameter was refused before anything was sent (a bad base URL, an empty message id, a
-    /// `pieces_transferables` out of range, a call that does not fit the subscription's mode, …).
+    /// `pieces_transferables` out of range, a call that does not fit the subscription's or mirror's
+    /// mode, mirror options out of range, …).
     InvalidArgument = 4,
     /// PiecesOS could not be reached, or the connection broke during the request.
     Connection = 5,
@@ -38,12 +39,13 @@ pub enum pieces_status {
     Decode = 8,
     /// The WebSocket stream failed.
     Websocket = 9,
-    /// pieces_subscription_next(): no event arrived within the timeout. Not a failure of the
-    /// subscription; call again.
+    /// pieces_subscription_next(), pieces_mirror_next(): no event arrived within the timeout. Not a
+    /// failure of the subscription or mirror; call again.
     NoEvent = 10,
-    /// pieces_subscription_next(): the terminal event has already been taken; no event will follow.
+    /// pieces_subscription_next(), pieces_mirror_next(): the terminal event has already been taken; no
+    /// event will follow.
     Closed = 11,
-    /// The call is not allowed from inside the subscription's own callback.
+    /// The call is not allowed from inside the callback of the subscription or mirror it is given.
     InCallback = 12,
     /// A panic (a bug in this library) was caught at the C boundary. The process is still sound, but
     /// the handle's state may be partial: free it.
@@ -127,7 +129,7 @@ impl CallError {
         CallError::new(
             pieces_status::Closed,
             "closed",
-            "the subscription has ended: its terminal event was already taken".to_owned(),
+            "it has ended: its terminal event was already taken".to_owned(),
         )
     }
 
@@ -136,8 +138,18 @@ impl CallError {
         CallError::new(
             pieces_status::InCallback,
             "in_callback",
-            format!("{function} cannot be called from inside the subscription's own callback"),
+            format!("{function} cannot be called from inside the callback of the handle it is given"),
         )
+    }
+
+    /// A mirror holds no message with this id.
+    pub(crate) fn not_held(id: &str) -> Self {
+        CallError::new(
+            pieces_status::NotFound,
+            "not_found",
+            format!("the mirror holds no message with id {id:?}"),
+        )
+        .with("id", id)
     }
 
     /// A panic caught at the boundary.

@@ -5,37 +5,17 @@
 //! terminal event, a prompt stop, every thread joined. This module adds the C side: events as JSON,
 //! the userdata and its finaliser, and what may be called from inside a callback.
 
-use std::cell::Cell;
-use std::ffi::{c_char, c_void, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::ffi::{c_char, c_void};
+use std::sync::{Arc, Mutex};
 
-use super::boundary::{handle, owned_c_string, Out};
+use super::boundary::{handle, Out};
+use super::callback::{hand_out, take_next, CallbackShared, CallbackSink, OpenOnDrop, Userdata};
 use super::client::pieces_client;
 use super::status::{pieces_status, CallError};
-use crate::error::Error;
-use crate::stream::{PullSubscription, Stopper, Subscription, SubscriptionEvent};
-use crate::sync::{lock, wait_timeout};
+use crate::stream::{PullSubscription, Stopper, Subscription};
+use crate::sync::lock;
 
-/// Receives the events of a callback-mode subscription.
-///
-/// `event_json` is one event as NUL-terminated JSON text of `len` bytes (the NUL not counted). It
-/// belongs to the library and is valid only during the call: copy what you need. `userdata` is the
-/// pointer given to pieces_messages_subscribe().
-///
-/// The callback runs on the subscription's own thread, one event at a time, never while the library
-/// holds a lock. It may call any function of this API, including pieces_subscription_stop() and
-/// pieces_subscription_free() on its own subscription (see there), and blocking ones such as
-/// pieces_messages_snapshot() (the subscription reads no further while it waits). It must not unwind
-/// (no C++ exception, no `longjmp` out of it).
-#[allow(non_camel_case_types)]
-pub type pieces_event_cb =
-    Option<unsafe extern "C" fn(userdata: *mut c_void, event_json: *const c_char, len: usize)>;
-
-/// The finaliser of a subscription's userdata; see pieces_messages_subscribe().
-type UserdataFree = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+pub use super::callback::pieces_event_cb;
 
 /// A running subscription to the stream of message-identifier changes. Opaque; made by
 /// pieces_messages_subscribe(), released by pieces_subscription_free().
@@ -53,7 +33,7 @@ enum Mode {
     Callback {
         /// Taken out by the free, which then drops (stops and joins) it outside the lock.
         subscription: Mutex<Option<Subscription>>,
-        shared: Arc<CallbackShared>,
+        shared: Arc<CallbackShared<pieces_subscription>>,
     },
     /// Events wait in a queue for pieces_subscription_next().
     Pull {
@@ -63,152 +43,12 @@ enum Mode {
     },
 }
 
-/// What a callback-mode handle shares with its sink on the subscription thread.
-struct CallbackShared {
-    /// Closed until pieces_messages_subscribe() has written `*out`: the first callback waits for it, so
-    /// a callback may use the handle through the variable `out` pointed to.
-    opened: Mutex<bool>,
-    open: Condvar,
-    /// A handle freed from inside its own callback, released by the subscription thread after the
-    /// terminal event (a thread cannot join itself).
-    orphan: Mutex<Option<Box<pieces_subscription>>>,
-}
-
-impl CallbackShared {
-    fn open(&self) {
-        *lock(&self.opened) = true;
-        self.open.notify_all();
-    }
-
-    fn wait_open(&self) {
-        let mut opened = lock(&self.opened);
-        while !*opened {
-            // Bounded by pieces_messages_subscribe, which opens the gate before returning (even when it
-            // unwinds); the timeout only guards against a lost wake-up.
-            opened = wait_timeout(&self.open, opened, Duration::from_millis(50));
-        }
-    }
-}
-
 impl Drop for pieces_subscription {
     fn drop(&mut self) {
         // Before the fields, whose drop joins the thread: that thread may still wait at the gate if
         // pieces_messages_subscribe unwound before opening it.
         if let Mode::Callback { shared, .. } = &self.mode {
             shared.open();
-        }
-    }
-}
-
-/// Opens the gate when dropped, so an unwinding subscribe cannot leave the thread waiting.
-struct OpenOnDrop<'a>(&'a CallbackShared);
-
-impl Drop for OpenOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.open();
-    }
-}
-
-/// The caller's userdata and its finaliser, which runs exactly once: when released, or when dropped.
-struct Userdata {
-    pointer: *mut c_void,
-    free: UserdataFree,
-}
-
-// SAFETY: the pointer is only passed back to the caller's own functions (the callback and the
-// finaliser), on the threads the header documents; pieces_messages_subscribe() tells the caller that
-// userdata is used from the subscription thread in callback mode.
-unsafe impl Send for Userdata {}
-
-impl Userdata {
-    /// Runs the finaliser now (inside a panic boundary), on the calling thread.
-    fn release(mut self) {
-        self.run_free();
-    }
-
-    fn run_free(&mut self) {
-        if let Some(free) = self.free.take() {
-            let pointer = self.pointer;
-            // SAFETY: the caller's finaliser, given its own pointer, exactly once (`take`).
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { free(pointer) }));
-        }
-    }
-}
-
-impl Drop for Userdata {
-    fn drop(&mut self) {
-        self.run_free();
-    }
-}
-
-thread_local! {
-    /// The callback-mode subscription whose callback (or finaliser) is running on this thread, if any.
-    static IN_CALLBACK_OF: Cell<*const CallbackShared> = const { Cell::new(std::ptr::null()) };
-}
-
-/// Marks this thread as running `shared`'s user code until dropped.
-struct InCallback {
-    previous: *const CallbackShared,
-}
-
-impl InCallback {
-    fn enter(shared: &Arc<CallbackShared>) -> Self {
-        let previous = IN_CALLBACK_OF.with(|current| current.replace(Arc::as_ptr(shared)));
-        InCallback { previous }
-    }
-}
-
-impl Drop for InCallback {
-    fn drop(&mut self) {
-        let previous = self.previous;
-        let _ = IN_CALLBACK_OF.try_with(|current| current.set(previous));
-    }
-}
-
-fn in_callback_of(shared: &Arc<CallbackShared>) -> bool {
-    IN_CALLBACK_OF
-        .try_with(|current| std::ptr::eq(current.get(), Arc::as_ptr(shared)))
-        .unwrap_or(false)
-}
-
-/// What the subscription thread does with each event in callback mode.
-struct CallbackSink {
-    callback: unsafe extern "C" fn(*mut c_void, *const c_char, usize),
-    userdata: Option<Userdata>,
-    shared: Arc<CallbackShared>,
-    waited: bool,
-}
-
-impl CallbackSink {
-    fn deliver(&mut self, event: SubscriptionEvent) {
-        if !self.waited {
-            self.shared.wait_open();
-            self.waited = true;
-        }
-        let terminal = event.is_terminal();
-        // An event that cannot be written (it cannot happen: every event is plain JSON) is skipped rather
-        // than passed on half-made; the terminal work below runs regardless.
-        let text = event.to_json().ok().and_then(|text| CString::new(text).ok());
-        if let Some(text) = text {
-            let pointer = self.userdata.as_ref().map_or(std::ptr::null_mut(), |u| u.pointer);
-            let callback = self.callback;
-            let _inside = InCallback::enter(&self.shared);
-            let len = text.as_bytes().len();
-            // SAFETY: the caller's callback with its own userdata, and a NUL-terminated string of `len`
-            // bytes that outlives the call. No lock is held here.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-                callback(pointer, text.as_ptr(), len)
-            }));
-        }
-        if terminal {
-            if let Some(userdata) = self.userdata.take() {
-                let _inside = InCallback::enter(&self.shared);
-                userdata.release();
-            }
-            // A handle freed from inside its callback ends here, on the thread that could not join itself;
-            // the thread returns right after this event.
-            let orphan = lock(&self.shared.orphan).take();
-            drop(orphan);
         }
     }
 }
@@ -270,25 +110,21 @@ pub unsafe extern "C" fn pieces_messages_subscribe(
 ) -> pieces_status {
     ffi_boundary! {
         // Owned from here on: every early return below drops it, which runs userdata_free.
-        let userdata = Userdata { pointer: userdata, free: userdata_free };
+        let userdata = Userdata::new(userdata, userdata_free);
         // SAFETY: NULL or a live client, as the caller guarantees.
         let client = unsafe { handle(client, "client") }?;
         let out = Out::new(out, "out")?;
         let handle = match cb {
             Some(callback) => {
-                let shared = Arc::new(CallbackShared {
-                    opened: Mutex::new(false),
-                    open: Condvar::new(),
-                    orphan: Mutex::new(None),
-                });
-                let mut sink = CallbackSink {
-                    callback,
-                    userdata: Some(userdata),
-                    shared: Arc::clone(&shared),
-                    waited: false,
-                };
+                let shared = CallbackShared::new();
+                let mut sink = CallbackSink::new(callback, userdata, Arc::clone(&shared));
                 // If the thread cannot start, the sink (and with it the userdata) is dropped here.
-                let subscription = client.client.subscribe_identifiers(move |event| sink.deliver(event))?;
+                let subscription = client.client.subscribe_identifiers(move |event| {
+                    // An event that cannot be written (it cannot happen: every event is plain JSON) is
+                    // skipped rather than passed on half-made; the terminal work runs regardless.
+                    let terminal = event.is_terminal();
+                    sink.deliver(event.to_json().unwrap_or_default(), terminal);
+                })?;
                 Box::new(pieces_subscription {
                     stopper: subscription.stopper(),
                     mode: Mode::Callback { subscription: Mutex::new(Some(subscription)), shared },
@@ -351,7 +187,7 @@ pub unsafe extern "C" fn pieces_subscription_next(
         let out = Out::new(out_json, "out_json")?;
         let (subscription, userdata) = match &handle.mode {
             Mode::Pull { subscription, userdata } => (subscription, userdata),
-            Mode::Callback { shared, .. } if in_callback_of(shared) => {
+            Mode::Callback { shared, .. } if shared.in_callback() => {
                 return Err(CallError::in_callback("pieces_subscription_next"));
             }
             Mode::Callback { .. } => {
@@ -362,32 +198,11 @@ pub unsafe extern "C" fn pieces_subscription_next(
                 ));
             }
         };
-        let event = match timeout_ms {
-            ms if ms < 0 => subscription.next().ok_or(RecvTimeoutError::Disconnected),
-            0 => subscription.try_next().map_err(|err| match err {
-                TryRecvError::Empty => RecvTimeoutError::Timeout,
-                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
-            }),
-            ms => subscription.next_timeout(Duration::from_millis(ms.unsigned_abs().into())),
-        };
-        let event = match event {
-            Ok(event) => event,
-            Err(RecvTimeoutError::Timeout) => return Err(CallError::no_event(timeout_ms)),
-            Err(RecvTimeoutError::Disconnected) => return Err(CallError::closed()),
-        };
-        // JSON text never holds a raw NUL byte (serde_json escapes U+0000), so this is never refused.
-        let text = event.to_json().and_then(|text| {
-            owned_c_string(text).map_err(|err| Error::internal("hand an event to C as text", err))
-        });
-        if event.is_terminal() {
-            // Taken out under the lock, run after it: user code never runs while a lock is held.
-            let finished = lock(userdata).take();
-            if let Some(userdata) = finished {
-                userdata.release();
-            }
-        }
+        let event = take_next(timeout_ms, |deadline| subscription.pop(deadline))?;
+        let json = event.to_json()?;
+        let text = hand_out(json, event.is_terminal(), userdata)?;
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
-        unsafe { out.write(text.map_err(CallError::from)?) };
+        unsafe { out.write(text) };
         Ok(())
     }
 }
@@ -456,12 +271,11 @@ pub unsafe extern "C" fn pieces_subscription_free(s: *mut pieces_subscription) {
         // SAFETY (for each `Box::from_raw` below): `s` came from `Box::into_raw` in
         // pieces_messages_subscribe and is given back once; `handle` is not used after it.
         match &handle.mode {
-            Mode::Callback { shared, .. } if in_callback_of(shared) => {
+            Mode::Callback { shared, .. } if shared.in_callback() => {
                 // The sink on this very thread drops the handle after the terminal event.
                 let shared = Arc::clone(shared);
                 // SAFETY: see above.
-                let boxed = unsafe { Box::from_raw(s) };
-                *lock(&shared.orphan) = Some(boxed);
+                shared.adopt(unsafe { Box::from_raw(s) });
             }
             Mode::Callback { subscription, .. } => {
                 // Stop and join while the handle is still whole: the callback may call
@@ -483,9 +297,11 @@ pub unsafe extern "C" fn pieces_subscription_free(s: *mut pieces_subscription) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::models::{StreamedIdentifier, StreamedIdentifiers};
     use serde_json::Value;
+
+    use crate::stream::SubscriptionEvent;
+    use std::time::Duration;
 
     fn parsed(event: &SubscriptionEvent) -> (String, Value) {
         let text = event.to_json().unwrap();

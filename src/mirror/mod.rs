@@ -235,6 +235,14 @@ impl PullMirror {
     pub fn reader(&self) -> MirrorReader {
         self.reader.clone()
     }
+
+    /// Takes the next event, waiting until `deadline` (`None`: as long as it takes).
+    pub(crate) fn pop(
+        &self,
+        deadline: Option<Instant>,
+    ) -> std::result::Result<MirrorEvent, RecvTimeoutError> {
+        self.queue.pop(deadline)
+    }
 }
 
 impl Deref for PullMirror {

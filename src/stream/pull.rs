@@ -64,6 +64,14 @@ impl PullSubscription {
     pub fn stopper(&self) -> Stopper {
         self.subscription.stopper()
     }
+
+    /// Takes the next event, waiting until `deadline` (`None`: as long as it takes).
+    pub(crate) fn pop(
+        &self,
+        deadline: Option<Instant>,
+    ) -> std::result::Result<SubscriptionEvent, RecvTimeoutError> {
+        self.queue.pop(deadline)
+    }
 }
 
 impl Iterator for &PullSubscription {
