@@ -42,6 +42,12 @@ fn fast_options() -> MirrorOptions {
     MirrorOptions::default().with_retry(Duration::from_millis(10), Duration::from_millis(100))
 }
 
+/// [`fast_options`] with every change fetched by id: a snapshot (and its `Synced`) only on a connection
+/// or after going stale, so that a test can count them whatever fetches and snapshots happen to cost.
+fn by_id_options() -> MirrorOptions {
+    fast_options().with_snapshot_threshold(Some(usize::MAX))
+}
+
 /// The messages a server holds, as the texts it serves (id → JSON text), from one snapshot.
 fn server_texts(client: &Client) -> BTreeMap<String, String> {
     #[derive(serde::Deserialize)]
@@ -315,7 +321,7 @@ fn the_endpoints_get_and_update_one_message_losslessly() {
 fn a_mirror_syncs_then_follows_creates_updates_and_deletes_with_their_content() {
     let server = server_with(5);
     let client = client_for(&server);
-    let (mut mirror, replay, summaries) = replayed_mirror(&client, fast_options());
+    let (mut mirror, replay, summaries) = replayed_mirror(&client, by_id_options());
     for _ in 0..5 {
         wait_for(&summaries, |s| matches!(s, Summary::Added(_)).then_some(()));
     }
@@ -407,7 +413,7 @@ fn a_pull_mirror_without_initial_announcements_queues_changes_only() {
     let client = client_for(&server);
     let mirror = client
         .mirror_pull(
-            fast_options()
+            by_id_options()
                 .with_announce_initial(false)
                 .with_transferables(Transferables::Exclude),
         )
@@ -503,7 +509,7 @@ fn repeated_ids_are_fetched_once_and_many_become_one_snapshot() {
 fn a_message_deleted_before_its_fetch_is_a_410_and_no_event() {
     let server = server_with(1);
     let client = fast_client(server.url());
-    let (mirror, replay, summaries) = replayed_mirror(&client, fast_options());
+    let (mirror, replay, summaries) = replayed_mirror(&client, by_id_options());
     wait_for(&summaries, |s| matches!(s, Summary::Synced(1)).then_some(()));
     server.faults().set_delay(Duration::from_millis(200));
     let id = server.insert_message(json!({"role": "USER", "conversation": {"id": "c"},
@@ -538,7 +544,7 @@ fn a_message_deleted_before_its_fetch_is_a_410_and_no_event() {
 fn a_failing_server_makes_the_mirror_stale_and_a_snapshot_catches_up() {
     let server = server_with(3);
     let client = fast_client(server.url());
-    let (mirror, replay, summaries) = replayed_mirror(&client, fast_options().with_stale_after(2));
+    let (mirror, replay, summaries) = replayed_mirror(&client, by_id_options().with_stale_after(2));
     wait_for(&summaries, |s| matches!(s, Summary::Synced(3)).then_some(()));
     server.faults().set_fail_every(1);
     let added = server.insert_message(json!({"role": "USER", "conversation": {"id": "c"},
@@ -590,11 +596,7 @@ impl Rng {
 #[test]
 fn the_mirror_converges_through_random_changes_drops_a_restart_and_500s_fetching_one_by_one() {
     // A snapshot only on (re)connection and after going stale: every other change is fetched by id.
-    converges_through_chaos(
-        fast_options()
-            .with_stale_after(2)
-            .with_snapshot_threshold(Some(usize::MAX)),
-    );
+    converges_through_chaos(by_id_options().with_stale_after(2));
 }
 
 #[test]
@@ -759,8 +761,7 @@ fn a_pull_mirror_bounded_in_bytes_holds_back_and_loses_nothing() {
     )
     .unwrap();
     // Fetched one by one (no snapshot, whose `Synced` would come between the additions).
-    let options = fast_options().with_snapshot_threshold(Some(usize::MAX));
-    let mirror = client.mirror_pull(options).unwrap();
+    let mirror = client.mirror_pull(by_id_options()).unwrap();
     assert!(matches!(
         mirror.next_timeout(EVENT_WAIT),
         Ok(MirrorEvent::Synced { count: 0 })

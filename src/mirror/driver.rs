@@ -163,9 +163,10 @@ impl Driver {
         let waiting = self.plan.waiting.len();
         match (self.options.snapshot_threshold, self.plan.snapshot_cost) {
             (Some(threshold), _) => waiting > threshold,
+            // One message is never more than all of them: a single id is always fetched.
             (None, Some(snapshot)) => {
                 let fetch = self.plan.fetch_cost.unwrap_or(FIRST_FETCH_COST);
-                fetch.as_secs_f64() * waiting as f64 > snapshot.as_secs_f64()
+                waiting > 1 && fetch.as_secs_f64() * waiting as f64 > snapshot.as_secs_f64()
             }
             // No snapshot measured yet: the first sync measures one.
             (None, None) => false,
