@@ -456,8 +456,7 @@ static void test_bad_input(pieces_client *client) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s URL REFUSED_URL FAILING_URL\n", argv[0]);
+    if (!usage_ok(argc, argv)) {
         return 2;
     }
     pieces_client *client = new_client(argv[1], "null");
