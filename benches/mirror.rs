@@ -29,7 +29,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use pieces_os_client::server::{seed, Server, ServerConfig};
-use pieces_os_client::{Client, ClientConfig, MirrorEvent, MirrorOptions, SubscriptionEvent, Transferables};
+use pieces_os_client::{
+    Client, ClientConfig, MirrorEvent, MirrorOptions, PullMirror, SubscriptionEvent, Transferables,
+};
 
 /// Bound on waiting for one event; a healthy run takes milliseconds.
 const WAIT: Duration = Duration::from_secs(30);
@@ -177,13 +179,7 @@ fn follow_with_a_mirror(client: &Client, changes: usize, next: &mut usize) -> Fo
     for _ in 0..changes {
         let created = create(client, next);
         let returned = Instant::now();
-        loop {
-            match mirror.next_timeout(WAIT) {
-                Ok(MirrorEvent::Added(message)) if message.id() == created => break,
-                Ok(_) => {}
-                Err(error) => panic!("no Added event: {error:?}"),
-            }
-        }
+        wait_for_added(&mirror, &created);
         per_change.push(returned.elapsed());
     }
     Followed {
@@ -286,16 +282,21 @@ fn latency_in_pull_mode(client: &Client, count: usize, next: &mut usize) -> Late
     for _ in 0..count {
         let created = create(client, next);
         let returned = Instant::now();
-        loop {
-            match mirror.next_timeout(WAIT) {
-                Ok(MirrorEvent::Added(message)) if message.id() == created => break,
-                Ok(_) => {}
-                Err(error) => panic!("no Added event: {error:?}"),
-            }
-        }
+        wait_for_added(&mirror, &created);
         latencies.push(returned.elapsed());
     }
     Latencies { latencies, early: 0 }
+}
+
+/// Takes a pull mirror's events until the `Added` of message `id`.
+fn wait_for_added(mirror: &PullMirror, id: &str) {
+    loop {
+        match mirror.next_timeout(WAIT) {
+            Ok(MirrorEvent::Added(message)) if message.id() == id => return,
+            Ok(_) => {}
+            Err(error) => panic!("no Added event for {id}: {error:?}"),
+        }
+    }
 }
 
 /// The `q` quantile by nearest rank (1.0: the maximum).

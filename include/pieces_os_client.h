@@ -804,7 +804,7 @@ void pieces_string_free(char *s);
  * Any thread. In callback mode `cb` and `userdata_free` run on the subscription thread.
  *
  * # Errors
- * PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INVALID_ARGUMENT when the subscription thread cannot be
+ * PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INTERNAL when the subscription thread cannot be
  * started. Connection failures are not errors of this call: they arrive as `disconnected` events.
  *
  * # Safety

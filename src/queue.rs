@@ -12,9 +12,9 @@
 //! while the events already queued stay there for the consumer.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::sync::{lock, wait, wait_timeout};
 
@@ -98,6 +98,24 @@ impl<E: QueuedEvent> EventQueue<E> {
     pub(crate) fn stop(&self) {
         self.lock().stopping = true;
         self.changed.notify_all();
+    }
+
+    /// Blocks until the next event; `None` once the terminal event has been taken.
+    pub(crate) fn next(&self) -> Option<E> {
+        self.pop(None).ok()
+    }
+
+    /// Waits up to `timeout` for the next event.
+    pub(crate) fn next_timeout(&self, timeout: Duration) -> Result<E, RecvTimeoutError> {
+        self.pop(Some(Instant::now() + timeout))
+    }
+
+    /// The next event if one is waiting.
+    pub(crate) fn try_next(&self) -> Result<E, TryRecvError> {
+        self.pop(Some(Instant::now())).map_err(|err| match err {
+            RecvTimeoutError::Timeout => TryRecvError::Empty,
+            RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
+        })
     }
 
     /// Takes the next event, waiting until `deadline` (`None`: for as long as it takes).

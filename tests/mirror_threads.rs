@@ -5,12 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::server_with;
+use common::{server_with, settled_thread_count, thread_count_back_to};
 use pieces_os_client::{Client, ClientConfig, MirrorEvent, MirrorOptions, StreamConfig};
-
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").expect("Linux /proc").count()
-}
 
 #[test]
 fn sixty_mirrors_started_and_stopped_every_way_leave_no_thread_behind() {
@@ -26,19 +22,9 @@ fn sixty_mirrors_started_and_stopped_every_way_leave_no_thread_behind() {
     let warm = client.mirror(MirrorOptions::default(), |_, _| {}).unwrap();
     assert!(warm.wait_synced(Duration::from_secs(10)));
     drop(warm);
-    let settled = || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut last = thread_count();
-        loop {
-            std::thread::sleep(Duration::from_millis(50));
-            let now = thread_count();
-            if (now == last && server.websocket_count() == 0) || Instant::now() > deadline {
-                return now;
-            }
-            last = now;
-        }
-    };
-    let baseline = settled();
+    // The stand-in's connection threads end a moment after their sockets close: wait until the count
+    // holds still (bounded), with no WebSocket open.
+    let baseline = settled_thread_count(&server);
 
     for cycle in 0..60 {
         match cycle % 4 {
@@ -87,11 +73,7 @@ fn sixty_mirrors_started_and_stopped_every_way_leave_no_thread_behind() {
     }
     // The client's own threads are joined by the time stop/drop returns; the stand-in's per-connection
     // threads end when they notice their sockets closed, so give those a moment.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while thread_count() > baseline && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let after = thread_count();
+    let after = thread_count_back_to(baseline);
     assert!(
         after <= baseline,
         "threads before: {baseline}, after 60 cycles: {after}"

@@ -1,7 +1,8 @@
-//! What the C handles that deliver events share (subscriptions and mirrors): the callback type, the
-//! caller's userdata and its finaliser, the gate that holds the first callback until the handle has been
-//! written to `*out`, a handle freed from inside its own callback, which callback runs on this thread,
-//! and the pull side (`*_next`).
+//! What the C handles that deliver events share (subscriptions and mirrors): [`Events`], which starts a
+//! handle in callback or pull mode and serves its `*_next`, `*_stop` and `*_free`; the callback type;
+//! the caller's userdata and its finaliser; the gate that holds the first callback until the handle has
+//! been written to `*out`; a handle freed from inside its own callback; and which callback runs on this
+//! thread.
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_void, CString};
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use super::boundary::owned_c_string;
 use super::status::CallError;
 use crate::error::Error;
+use crate::stream::Stopper;
 use crate::sync::{lock, wait_timeout};
 
 /// Receives the events of a callback-mode subscription or mirror.
@@ -118,12 +120,15 @@ impl<H> CallbackShared<H> {
     }
 }
 
-/// Opens the gate when dropped, so a constructor that unwinds cannot leave the thread waiting.
-pub(crate) struct OpenOnDrop<'a, H>(pub(crate) &'a CallbackShared<H>);
+/// Opens the gate (if the handle has one) when dropped, so a constructor that unwinds cannot leave the
+/// thread waiting.
+pub(crate) struct OpenOnDrop<H>(Option<Arc<CallbackShared<H>>>);
 
-impl<H> Drop for OpenOnDrop<'_, H> {
+impl<H> Drop for OpenOnDrop<H> {
     fn drop(&mut self) {
-        self.0.open();
+        if let Some(shared) = &self.0 {
+            shared.open();
+        }
     }
 }
 
@@ -176,14 +181,16 @@ impl<H> CallbackSink<H> {
 
     /// Calls the callback with one event's JSON text; after the terminal event, runs the finaliser and
     /// drops a handle freed from inside the callback.
-    pub(crate) fn deliver(&mut self, json: String, terminal: bool) {
+    pub(crate) fn deliver(&mut self, event: &impl CEvent) {
         if !self.waited {
             self.shared.wait_open();
             self.waited = true;
         }
-        // JSON text never holds a raw NUL byte (serde_json escapes U+0000); an event that did could not be
-        // handed over whole, and is skipped rather than cut. The terminal work below runs regardless.
-        if let Ok(text) = CString::new(json) {
+        // An event that cannot be written (it cannot happen: every event is plain JSON, and JSON text never
+        // holds a raw NUL byte) is skipped rather than handed over half-made. The terminal work below runs
+        // regardless.
+        let terminal = event.is_terminal();
+        if let Some(text) = event.json().ok().and_then(|json| CString::new(json).ok()) {
             let pointer = self.userdata.as_ref().map_or(std::ptr::null_mut(), |u| u.pointer);
             let callback = self.callback;
             let _inside = InCallback::enter(&self.shared);
@@ -207,34 +214,195 @@ impl<H> CallbackSink<H> {
     }
 }
 
-/// Waits for the next event of a pull-mode handle, with `timeout_ms` as the `*_next` functions take it
-/// (< 0: as long as it takes, 0: only a look, > 0: at most that many milliseconds).
-pub(crate) fn take_next<E>(
-    timeout_ms: i32,
-    pop: impl FnOnce(Option<Instant>) -> Result<E, RecvTimeoutError>,
-) -> Result<E, CallError> {
-    let deadline =
-        (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms.unsigned_abs().into()));
-    pop(deadline).map_err(|err| match err {
-        RecvTimeoutError::Timeout => CallError::no_event(timeout_ms),
-        RecvTimeoutError::Disconnected => CallError::closed(),
-    })
+/// An event a handle hands to C.
+pub(crate) trait CEvent {
+    /// Its JSON text, `type` first.
+    fn json(&self) -> crate::Result<String>;
+    /// Whether it is the terminal event.
+    fn is_terminal(&self) -> bool;
 }
 
-/// Hands a pull-mode event's JSON text to C; on the terminal event, also runs the userdata's finaliser
-/// (taken out under its lock, run after it: user code never runs while a lock is held).
-pub(crate) fn hand_out(
-    json: String,
-    terminal: bool,
-    userdata: &Mutex<Option<Userdata>>,
-) -> Result<*mut c_char, CallError> {
-    // JSON text never holds a raw NUL byte (serde_json escapes U+0000), so this is never refused.
-    let text = owned_c_string(json).map_err(|err| Error::internal("hand an event to C as text", err));
-    if terminal {
-        let finished = lock(userdata).take();
-        if let Some(userdata) = finished {
-            userdata.release();
+/// The Rust side of a pull-mode handle: its queue of events.
+pub(crate) trait PullSide {
+    type Event: CEvent;
+    /// Takes the next event, waiting until `deadline` (`None`: as long as it takes).
+    fn pop(&self, deadline: Option<Instant>) -> Result<Self::Event, RecvTimeoutError>;
+}
+
+/// A handle's Rust side just started: the running object `R` (which stops and joins its thread when
+/// dropped), its stopper, and whatever else the handle keeps of it.
+pub(crate) struct Started<R, X> {
+    pub(crate) running: R,
+    pub(crate) stopper: Stopper,
+    pub(crate) keep: X,
+}
+
+/// How a handle of type `H` delivers its events, and its stopper: to a C callback on its own thread
+/// (the Rust side `C`), or into a queue for its `*_next` (the Rust side `P`).
+pub(crate) struct Events<C, P, H> {
+    stopper: Stopper,
+    mode: Mode<C, P, H>,
+}
+
+enum Mode<C, P, H> {
+    Callback {
+        /// Taken out by the free, which then drops (stops and joins) it outside the lock.
+        running: Mutex<Option<C>>,
+        shared: Arc<CallbackShared<H>>,
+    },
+    Pull {
+        running: P,
+        /// Released by the call that takes the terminal event, or by the free.
+        userdata: Mutex<Option<Userdata>>,
+    },
+}
+
+impl<C, P, H> Drop for Events<C, P, H> {
+    fn drop(&mut self) {
+        // Before the fields, whose drop joins the thread: that thread may still wait at the gate if the
+        // constructor unwound before opening it.
+        if let Mode::Callback { shared, .. } = &self.mode {
+            shared.open();
         }
     }
-    Ok(text?)
+}
+
+impl<C, P, H> Events<C, P, H> {
+    /// Asks the handle to stop; returns at once.
+    pub(crate) fn stop(&self) {
+        self.stopper.stop();
+    }
+}
+
+impl<C, P: PullSide, H> Events<C, P, H> {
+    /// Starts a handle's Rust side: with `callback` (given the sink that calls `cb`) when `cb` is not
+    /// NULL, else with `pull`. `userdata` is released if starting fails (the sink drops it).
+    pub(crate) fn start<X>(
+        cb: pieces_event_cb,
+        userdata: Userdata,
+        callback: impl FnOnce(CallbackSink<H>) -> crate::Result<Started<C, X>>,
+        pull: impl FnOnce() -> crate::Result<Started<P, X>>,
+    ) -> Result<(Self, X), CallError> {
+        Ok(match cb {
+            Some(cb) => {
+                let shared = CallbackShared::new();
+                let started = callback(CallbackSink::new(cb, userdata, Arc::clone(&shared)))?;
+                let mode = Mode::Callback {
+                    running: Mutex::new(Some(started.running)),
+                    shared,
+                };
+                (
+                    Events {
+                        stopper: started.stopper,
+                        mode,
+                    },
+                    started.keep,
+                )
+            }
+            None => {
+                let started = pull()?;
+                let mode = Mode::Pull {
+                    running: started.running,
+                    userdata: Mutex::new(Some(userdata)),
+                };
+                (
+                    Events {
+                        stopper: started.stopper,
+                        mode,
+                    },
+                    started.keep,
+                )
+            }
+        })
+    }
+
+    /// Opens the gate for the callbacks when dropped: keep it until `*out` has been written.
+    pub(crate) fn gate(&self) -> OpenOnDrop<H> {
+        OpenOnDrop(match &self.mode {
+            Mode::Callback { shared, .. } => Some(Arc::clone(shared)),
+            Mode::Pull { .. } => None,
+        })
+    }
+
+    /// What `*_next` does: the next event's JSON text as a new C string, with `timeout_ms` as the
+    /// `*_next` functions take it (< 0: as long as it takes, 0: only a look, > 0: at most that many
+    /// milliseconds). The call that takes the terminal event also runs the userdata's finaliser (taken
+    /// out under its lock, run after it: user code never runs while a lock is held). `function`,
+    /// `parameter` and `noun` name the call, the handle parameter and the handle in errors.
+    pub(crate) fn next(
+        &self,
+        timeout_ms: i32,
+        function: &'static str,
+        parameter: &'static str,
+        noun: &str,
+    ) -> Result<*mut c_char, CallError> {
+        let (running, userdata) = match &self.mode {
+            Mode::Pull { running, userdata } => (running, userdata),
+            Mode::Callback { shared, .. } if shared.in_callback() => {
+                return Err(CallError::in_callback(function));
+            }
+            Mode::Callback { .. } => {
+                return Err(CallError::argument(
+                    parameter,
+                    format!("is a callback-mode {noun}: its events go to the callback, not to {function}"),
+                ));
+            }
+        };
+        let deadline = (timeout_ms >= 0)
+            .then(|| Instant::now() + Duration::from_millis(timeout_ms.unsigned_abs().into()));
+        let event = running.pop(deadline).map_err(|err| match err {
+            RecvTimeoutError::Timeout => CallError::no_event(timeout_ms),
+            RecvTimeoutError::Disconnected => CallError::closed(),
+        })?;
+        // JSON text never holds a raw NUL byte (serde_json escapes U+0000), so this is never refused.
+        let text = event.json().and_then(|json| {
+            owned_c_string(json).map_err(|err| Error::internal("hand an event to C as text", err))
+        });
+        if event.is_terminal() {
+            let finished = lock(userdata).take();
+            if let Some(userdata) = finished {
+                userdata.release();
+            }
+        }
+        Ok(text?)
+    }
+}
+
+/// What `*_free` does with a handle: stops it and, from any thread but its own, joins its thread and
+/// releases it; from inside its own callback (which cannot join the thread it runs on) it leaves the
+/// handle to that thread, which releases it after the terminal event.
+///
+/// # Safety
+/// `pointer` is a live handle from `Box::into_raw`, given back once, not used by the caller afterwards;
+/// `events` returns the handle's own [`Events`].
+pub(crate) unsafe fn free<C, P, H>(pointer: *mut H, events: impl FnOnce(&H) -> &Events<C, P, H>) {
+    // SAFETY: a live handle, as the caller guarantees; only shared references to it exist until it is
+    // turned back into its Box below, after the last use of `handle`.
+    let handle = unsafe { &*pointer };
+    let events = events(handle);
+    events.stop();
+    // SAFETY (for each `Box::from_raw` below): `pointer` came from `Box::into_raw` and is given back
+    // once, as the caller guarantees; `handle` and `events` are not used after it.
+    match &events.mode {
+        Mode::Callback { shared, .. } if shared.in_callback() => {
+            // The sink on this very thread drops the handle after the terminal event.
+            let shared = Arc::clone(shared);
+            // SAFETY: see above.
+            shared.adopt(unsafe { Box::from_raw(pointer) });
+        }
+        Mode::Callback { running, .. } => {
+            // Stop and join while the handle is still whole: the callback may call the handle's stop
+            // (or, for a mirror, its reads) meanwhile.
+            let running = lock(running).take();
+            drop(running);
+            // SAFETY: see above.
+            drop(unsafe { Box::from_raw(pointer) });
+        }
+        Mode::Pull { .. } => {
+            // Dropping the Rust side stops and joins its thread; then the userdata, if the terminal
+            // event was never taken, is released here on the caller's thread.
+            // SAFETY: see above.
+            drop(unsafe { Box::from_raw(pointer) });
+        }
+    }
 }

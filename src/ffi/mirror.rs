@@ -6,17 +6,14 @@
 //! the callback, pull-mode hand-out) is the subscriptions', from `callback`.
 
 use std::ffi::{c_char, c_void};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Instant;
 
 use super::boundary::{c_str, checked_json_c_string, handle, Out};
-use super::callback::{hand_out, take_next, CallbackShared, CallbackSink, OpenOnDrop, Userdata};
+use super::callback::{free, pieces_event_cb, CEvent, Events, PullSide, Started, Userdata};
 use super::client::pieces_client;
 use super::status::{pieces_status, CallError};
-use crate::mirror::{Mirror, MirrorOptions, MirrorReader, PullMirror};
-use crate::stream::Stopper;
-use crate::sync::lock;
-
-use super::callback::pieces_event_cb;
+use crate::mirror::{Mirror, MirrorEvent, MirrorOptions, MirrorReader, PullMirror};
 
 /// A running mirror: a local copy of every conversation message, kept current on a thread of its own.
 /// Opaque; made by pieces_mirror_new(), released by pieces_mirror_free().
@@ -27,32 +24,24 @@ use super::callback::pieces_event_cb;
 #[allow(non_camel_case_types)]
 pub struct pieces_mirror {
     reader: MirrorReader,
-    stopper: Stopper,
-    mode: Mode,
+    events: Events<Mirror, PullMirror, pieces_mirror>,
 }
 
-enum Mode {
-    /// Events go to a C callback on the mirror's thread.
-    Callback {
-        /// Taken out by the free, which then drops (stops and joins) it outside the lock.
-        mirror: Mutex<Option<Mirror>>,
-        shared: Arc<CallbackShared<pieces_mirror>>,
-    },
-    /// Events wait in a queue for pieces_mirror_next().
-    Pull {
-        mirror: PullMirror,
-        /// Released by the call that takes the terminal event, or by the free.
-        userdata: Mutex<Option<Userdata>>,
-    },
+impl CEvent for MirrorEvent {
+    fn json(&self) -> crate::Result<String> {
+        Ok(self.to_json())
+    }
+
+    fn is_terminal(&self) -> bool {
+        MirrorEvent::is_terminal(self)
+    }
 }
 
-impl Drop for pieces_mirror {
-    fn drop(&mut self) {
-        // Before the fields, whose drop joins the thread: that thread may still wait at the gate if
-        // pieces_mirror_new unwound before opening it.
-        if let Mode::Callback { shared, .. } = &self.mode {
-            shared.open();
-        }
+impl PullSide for PullMirror {
+    type Event = MirrorEvent;
+
+    fn pop(&self, deadline: Option<Instant>) -> Result<MirrorEvent, RecvTimeoutError> {
+        PullMirror::pop(self, deadline)
     }
 }
 
@@ -143,35 +132,22 @@ pub unsafe extern "C" fn pieces_mirror_new(
             // SAFETY: NUL-terminated, as the caller guarantees.
             MirrorOptions::from_json(unsafe { c_str(options_json, "options_json") }?)?
         };
-        let handle = match cb {
-            Some(callback) => {
-                let shared = CallbackShared::new();
-                let mut sink = CallbackSink::new(callback, userdata, Arc::clone(&shared));
-                // If the thread cannot start, the sink (and with it the userdata) is dropped here.
-                let mirror = client.client.mirror(options, move |_, event| {
-                    sink.deliver(event.to_json(), event.is_terminal());
-                })?;
-                Box::new(pieces_mirror {
-                    reader: mirror.reader(),
-                    stopper: mirror.stopper(),
-                    mode: Mode::Callback { mirror: Mutex::new(Some(mirror)), shared },
-                })
-            }
-            None => {
-                let mirror = client.client.mirror_pull(options)?;
-                Box::new(pieces_mirror {
-                    reader: mirror.reader(),
-                    stopper: mirror.stopper(),
-                    mode: Mode::Pull { mirror, userdata: Mutex::new(Some(userdata)) },
-                })
-            }
-        };
-        let shared = match &handle.mode {
-            Mode::Callback { shared, .. } => Some(Arc::clone(shared)),
-            Mode::Pull { .. } => None,
-        };
+        let pull_options = options.clone();
+        let (events, reader) = Events::start(
+            cb,
+            userdata,
+            |mut sink| {
+                let running = client.client.mirror(options, move |_, event| sink.deliver(&event))?;
+                Ok(Started { stopper: running.stopper(), keep: running.reader(), running })
+            },
+            || {
+                let running = client.client.mirror_pull(pull_options)?;
+                Ok(Started { stopper: running.stopper(), keep: running.reader(), running })
+            },
+        )?;
+        let handle = Box::new(pieces_mirror { reader, events });
         // Opens the gate on every way out of here, after `*out` has been written on the normal one.
-        let _open = shared.as_deref().map(OpenOnDrop);
+        let _open = handle.events.gate();
         // SAFETY: `out` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
@@ -213,20 +189,7 @@ pub unsafe extern "C" fn pieces_mirror_next(
         // SAFETY: NULL or a live mirror, as the caller guarantees.
         let handle = unsafe { handle(m.cast_const(), "m") }?;
         let out = Out::new(out_json, "out_json")?;
-        let (mirror, userdata) = match &handle.mode {
-            Mode::Pull { mirror, userdata } => (mirror, userdata),
-            Mode::Callback { shared, .. } if shared.in_callback() => {
-                return Err(CallError::in_callback("pieces_mirror_next"));
-            }
-            Mode::Callback { .. } => {
-                return Err(CallError::argument(
-                    "m",
-                    "is a callback-mode mirror: its events go to the callback, not to pieces_mirror_next",
-                ));
-            }
-        };
-        let event = take_next(timeout_ms, |deadline| mirror.pop(deadline))?;
-        let text = hand_out(event.to_json(), event.is_terminal(), userdata)?;
+        let text = handle.events.next(timeout_ms, "pieces_mirror_next", "m", "mirror")?;
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(text) };
         Ok(())
@@ -354,7 +317,7 @@ pub unsafe extern "C" fn pieces_mirror_stop(m: *mut pieces_mirror) -> pieces_sta
     ffi_boundary! {
         // SAFETY: NULL or a live mirror, as the caller guarantees.
         let handle = unsafe { handle(m.cast_const(), "m") }?;
-        handle.stopper.stop();
+        handle.events.stop();
         Ok(())
     }
 }
@@ -390,33 +353,8 @@ pub unsafe extern "C" fn pieces_mirror_free(m: *mut pieces_mirror) {
         if m.is_null() {
             return;
         }
-        // SAFETY: a live mirror from pieces_mirror_new; only shared references to it exist until it is
-        // turned back into its Box below, after the last use of `handle`.
-        let handle = unsafe { &*m };
-        handle.stopper.stop();
-        // SAFETY (for each `Box::from_raw` below): `m` came from `Box::into_raw` in pieces_mirror_new
-        // and is given back once; `handle` is not used after it.
-        match &handle.mode {
-            Mode::Callback { shared, .. } if shared.in_callback() => {
-                // The sink on this very thread drops the handle after the terminal event.
-                let shared = Arc::clone(shared);
-                // SAFETY: see above.
-                shared.adopt(unsafe { Box::from_raw(m) });
-            }
-            Mode::Callback { mirror, .. } => {
-                // Stop and join while the handle is still whole: the callback may call
-                // pieces_mirror_stop (or read) on it meanwhile.
-                let running = lock(mirror).take();
-                drop(running);
-                // SAFETY: see above.
-                drop(unsafe { Box::from_raw(m) });
-            }
-            Mode::Pull { .. } => {
-                // Dropping a PullMirror stops and joins its thread; then the userdata, if the terminal
-                // event was never taken, is released here on the caller's thread.
-                // SAFETY: see above.
-                drop(unsafe { Box::from_raw(m) });
-            }
-        }
+        // SAFETY: a mirror from pieces_mirror_new (a `Box::into_raw`) that has not been freed yet, given
+        // back once, as the caller guarantees.
+        unsafe { free(m, |handle| &handle.events) };
     }
 }

@@ -6,14 +6,14 @@
 //! the userdata and its finaliser, and what may be called from inside a callback.
 
 use std::ffi::{c_char, c_void};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Instant;
 
 use super::boundary::{handle, Out};
-use super::callback::{hand_out, take_next, CallbackShared, CallbackSink, OpenOnDrop, Userdata};
+use super::callback::{free, CEvent, Events, PullSide, Started, Userdata};
 use super::client::pieces_client;
-use super::status::{pieces_status, CallError};
-use crate::stream::{PullSubscription, Stopper, Subscription};
-use crate::sync::lock;
+use super::status::pieces_status;
+use crate::stream::{PullSubscription, Subscription, SubscriptionEvent};
 
 pub use super::callback::pieces_event_cb;
 
@@ -24,32 +24,24 @@ pub use super::callback::pieces_event_cb;
 /// pieces_subscription_next() (pull mode) from any thread, also while another thread stops it.
 #[allow(non_camel_case_types)]
 pub struct pieces_subscription {
-    stopper: Stopper,
-    mode: Mode,
+    events: Events<Subscription, PullSubscription, pieces_subscription>,
 }
 
-enum Mode {
-    /// Events go to a C callback on the subscription thread.
-    Callback {
-        /// Taken out by the free, which then drops (stops and joins) it outside the lock.
-        subscription: Mutex<Option<Subscription>>,
-        shared: Arc<CallbackShared<pieces_subscription>>,
-    },
-    /// Events wait in a queue for pieces_subscription_next().
-    Pull {
-        subscription: PullSubscription,
-        /// Released by the call that takes the terminal event, or by the free.
-        userdata: Mutex<Option<Userdata>>,
-    },
+impl CEvent for SubscriptionEvent {
+    fn json(&self) -> crate::Result<String> {
+        self.to_json()
+    }
+
+    fn is_terminal(&self) -> bool {
+        SubscriptionEvent::is_terminal(self)
+    }
 }
 
-impl Drop for pieces_subscription {
-    fn drop(&mut self) {
-        // Before the fields, whose drop joins the thread: that thread may still wait at the gate if
-        // pieces_messages_subscribe unwound before opening it.
-        if let Mode::Callback { shared, .. } = &self.mode {
-            shared.open();
-        }
+impl PullSide for PullSubscription {
+    type Event = SubscriptionEvent;
+
+    fn pop(&self, deadline: Option<Instant>) -> Result<SubscriptionEvent, RecvTimeoutError> {
+        PullSubscription::pop(self, deadline)
     }
 }
 
@@ -94,7 +86,7 @@ impl Drop for pieces_subscription {
 /// Any thread. In callback mode `cb` and `userdata_free` run on the subscription thread.
 ///
 /// # Errors
-/// PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INVALID_ARGUMENT when the subscription thread cannot be
+/// PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INTERNAL when the subscription thread cannot be
 /// started. Connection failures are not errors of this call: they arrive as `disconnected` events.
 ///
 /// # Safety
@@ -114,36 +106,21 @@ pub unsafe extern "C" fn pieces_messages_subscribe(
         // SAFETY: NULL or a live client, as the caller guarantees.
         let client = unsafe { handle(client, "client") }?;
         let out = Out::new(out, "out")?;
-        let handle = match cb {
-            Some(callback) => {
-                let shared = CallbackShared::new();
-                let mut sink = CallbackSink::new(callback, userdata, Arc::clone(&shared));
-                // If the thread cannot start, the sink (and with it the userdata) is dropped here.
-                let subscription = client.client.subscribe_identifiers(move |event| {
-                    // An event that cannot be written (it cannot happen: every event is plain JSON) is
-                    // skipped rather than passed on half-made; the terminal work runs regardless.
-                    let terminal = event.is_terminal();
-                    sink.deliver(event.to_json().unwrap_or_default(), terminal);
-                })?;
-                Box::new(pieces_subscription {
-                    stopper: subscription.stopper(),
-                    mode: Mode::Callback { subscription: Mutex::new(Some(subscription)), shared },
-                })
-            }
-            None => {
-                let subscription = client.client.subscribe_identifiers_pull()?;
-                Box::new(pieces_subscription {
-                    stopper: subscription.stopper(),
-                    mode: Mode::Pull { subscription, userdata: Mutex::new(Some(userdata)) },
-                })
-            }
-        };
-        let shared = match &handle.mode {
-            Mode::Callback { shared, .. } => Some(Arc::clone(shared)),
-            Mode::Pull { .. } => None,
-        };
+        let (events, ()) = Events::start(
+            cb,
+            userdata,
+            |mut sink| {
+                let running = client.client.subscribe_identifiers(move |event| sink.deliver(&event))?;
+                Ok(Started { stopper: running.stopper(), running, keep: () })
+            },
+            || {
+                let running = client.client.subscribe_identifiers_pull()?;
+                Ok(Started { stopper: running.stopper(), running, keep: () })
+            },
+        )?;
+        let handle = Box::new(pieces_subscription { events });
         // Opens the gate on every way out of here, after `*out` has been written on the normal one.
-        let _open = shared.as_deref().map(OpenOnDrop);
+        let _open = handle.events.gate();
         // SAFETY: `out` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
@@ -185,22 +162,7 @@ pub unsafe extern "C" fn pieces_subscription_next(
         // SAFETY: NULL or a live subscription, as the caller guarantees.
         let handle = unsafe { handle(s.cast_const(), "s") }?;
         let out = Out::new(out_json, "out_json")?;
-        let (subscription, userdata) = match &handle.mode {
-            Mode::Pull { subscription, userdata } => (subscription, userdata),
-            Mode::Callback { shared, .. } if shared.in_callback() => {
-                return Err(CallError::in_callback("pieces_subscription_next"));
-            }
-            Mode::Callback { .. } => {
-                return Err(CallError::argument(
-                    "s",
-                    "is a callback-mode subscription: its events go to the callback, not to \
-                     pieces_subscription_next",
-                ));
-            }
-        };
-        let event = take_next(timeout_ms, |deadline| subscription.pop(deadline))?;
-        let json = event.to_json()?;
-        let text = hand_out(json, event.is_terminal(), userdata)?;
+        let text = handle.events.next(timeout_ms, "pieces_subscription_next", "s", "subscription")?;
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(text) };
         Ok(())
@@ -230,7 +192,7 @@ pub unsafe extern "C" fn pieces_subscription_stop(s: *mut pieces_subscription) -
     ffi_boundary! {
         // SAFETY: NULL or a live subscription, as the caller guarantees.
         let handle = unsafe { handle(s.cast_const(), "s") }?;
-        handle.stopper.stop();
+        handle.events.stop();
         Ok(())
     }
 }
@@ -264,34 +226,9 @@ pub unsafe extern "C" fn pieces_subscription_free(s: *mut pieces_subscription) {
         if s.is_null() {
             return;
         }
-        // SAFETY: a live subscription from pieces_messages_subscribe; only shared references to it
-        // exist until it is turned back into its Box below, after the last use of `handle`.
-        let handle = unsafe { &*s };
-        handle.stopper.stop();
-        // SAFETY (for each `Box::from_raw` below): `s` came from `Box::into_raw` in
-        // pieces_messages_subscribe and is given back once; `handle` is not used after it.
-        match &handle.mode {
-            Mode::Callback { shared, .. } if shared.in_callback() => {
-                // The sink on this very thread drops the handle after the terminal event.
-                let shared = Arc::clone(shared);
-                // SAFETY: see above.
-                shared.adopt(unsafe { Box::from_raw(s) });
-            }
-            Mode::Callback { subscription, .. } => {
-                // Stop and join while the handle is still whole: the callback may call
-                // pieces_subscription_stop on it meanwhile, which needs only the stopper.
-                let running = lock(subscription).take();
-                drop(running);
-                // SAFETY: see above.
-                drop(unsafe { Box::from_raw(s) });
-            }
-            Mode::Pull { .. } => {
-                // Dropping a PullSubscription stops and joins its thread; then the userdata, if the
-                // terminal event was never taken, is released here on the caller's thread.
-                // SAFETY: see above.
-                drop(unsafe { Box::from_raw(s) });
-            }
-        }
+        // SAFETY: a subscription from pieces_messages_subscribe (a `Box::into_raw`) that has not been
+        // freed yet, given back once, as the caller guarantees.
+        unsafe { free(s, |handle| &handle.events) };
     }
 }
 

@@ -392,6 +392,28 @@ fn every_pointer_and_integer_is_checked_before_sending() {
     }
 }
 
+/// The `type` of every event a pull-mode `*_next` (called through `next`) hands out, until it answers
+/// CLOSED (at most ten).
+fn event_types_until_closed(mut next: impl FnMut(&mut *mut c_char) -> pieces_status) -> Vec<String> {
+    let mut types = Vec::new();
+    for _ in 0..10 {
+        let mut event = ptr::null_mut();
+        match next(&mut event) {
+            pieces_status::Ok => {
+                // SAFETY: a NUL-terminated string from the library, freed once right after.
+                let text = unsafe { CStr::from_ptr(event) }.to_str().unwrap().to_owned();
+                // SAFETY: as above.
+                unsafe { pieces_string_free(event) };
+                let json: Value = serde_json::from_str(&text).unwrap();
+                types.push(json["type"].as_str().unwrap().to_owned());
+            }
+            pieces_status::Closed => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    types
+}
+
 static FREED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn count_free(userdata: *mut c_void) {
@@ -432,19 +454,7 @@ fn subscribe_owns_the_userdata_even_when_it_fails() {
             pieces_messages_subscribe(client, None, userdata, Some(count_free), &mut subscription),
             pieces_status::Ok
         );
-        let mut types = Vec::new();
-        for _ in 0..10 {
-            let mut event = ptr::null_mut();
-            match pieces_subscription_next(subscription, 10_000, &mut event) {
-                pieces_status::Ok => {
-                    let json: Value = serde_json::from_str(CStr::from_ptr(event).to_str().unwrap()).unwrap();
-                    pieces_string_free(event);
-                    types.push(json["type"].as_str().unwrap().to_owned());
-                }
-                pieces_status::Closed => break,
-                other => panic!("unexpected {other:?}"),
-            }
-        }
+        let types = event_types_until_closed(|event| pieces_subscription_next(subscription, 10_000, event));
         assert_eq!(types, ["disconnected", "error"]);
         assert_eq!(last_error()["kind"], "closed");
         assert_eq!(FREED.load(Ordering::SeqCst), before + 3);
@@ -626,19 +636,7 @@ fn one_message_and_mirror_functions_check_their_pointers_and_inputs() {
             ),
             pieces_status::Ok
         );
-        let mut types = Vec::new();
-        for _ in 0..10 {
-            let mut event = ptr::null_mut();
-            match pieces_mirror_next(mirror, 10_000, &mut event) {
-                pieces_status::Ok => {
-                    let json: Value = serde_json::from_str(CStr::from_ptr(event).to_str().unwrap()).unwrap();
-                    pieces_string_free(event);
-                    types.push(json["type"].as_str().unwrap().to_owned());
-                }
-                pieces_status::Closed => break,
-                other => panic!("unexpected {other:?}"),
-            }
-        }
+        let types = event_types_until_closed(|event| pieces_mirror_next(mirror, 10_000, event));
         assert_eq!(types, ["disconnected", "error"]);
         assert_eq!(MIRROR_FREED.load(Ordering::SeqCst), before + 4);
         assert_eq!(

@@ -202,22 +202,19 @@ impl std::fmt::Debug for PullMirror {
 impl PullMirror {
     /// Blocks until the next event; `None` once the terminal event has been taken.
     pub fn next(&self) -> Option<MirrorEvent> {
-        self.queue.pop(None).ok()
+        self.queue.next()
     }
 
     /// Waits up to `timeout` for the next event. `Err(Timeout)`: nothing arrived in time;
     /// `Err(Disconnected)`: the terminal event has already been taken.
     pub fn next_timeout(&self, timeout: Duration) -> std::result::Result<MirrorEvent, RecvTimeoutError> {
-        self.queue.pop(Some(Instant::now() + timeout))
+        self.queue.next_timeout(timeout)
     }
 
     /// The next event if one is waiting. `Err(Empty)`: none yet; `Err(Disconnected)`: the terminal
     /// event has already been taken.
     pub fn try_next(&self) -> std::result::Result<MirrorEvent, TryRecvError> {
-        self.queue.pop(Some(Instant::now())).map_err(|err| match err {
-            RecvTimeoutError::Timeout => TryRecvError::Empty,
-            RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
-        })
+        self.queue.try_next()
     }
 
     /// Asks the mirror to stop and returns at once. The terminal `Closed` event follows in the queue;

@@ -143,21 +143,6 @@ static void test_endpoints(pieces_client *client) {
     CHECK(last_error_has("\"status\":500"));
 }
 
-/* `text` with its first `from` replaced by `to`, in memory the caller frees with free(); NULL when `from`
- * does not occur. */
-static char *replace_once(const char *text, const char *from, const char *to) {
-    const char *at = strstr(text, from);
-    if (at == NULL) return NULL;
-    size_t before = (size_t)(at - text), from_len = strlen(from), to_len = strlen(to);
-    size_t size = strlen(text) - from_len + to_len + 1;
-    char *out = malloc(size);
-    if (out == NULL) return NULL;
-    memcpy(out, text, before);
-    memcpy(out + before, to, to_len);
-    strcpy(out + before + to_len, at + from_len);
-    return out;
-}
-
 static void test_one_message(pieces_client *client) {
     char id[128] = "", *json = NULL;
     const char *seed = "{\"role\": \"USER\", \"conversation\": {\"id\": \"c-one\"}, \"x_kept\": {\"deep\": [1, 2.5]},"

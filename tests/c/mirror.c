@@ -119,19 +119,6 @@ static void *stop_later(void *m) {
     return NULL;
 }
 
-/* `text` with its first `from` replaced by `to` (malloc'd), or NULL. */
-static char *replace_once(const char *text, const char *from, const char *to) {
-    const char *at = strstr(text, from);
-    if (at == NULL) return NULL;
-    size_t before = (size_t)(at - text), from_len = strlen(from), to_len = strlen(to);
-    char *out = malloc(strlen(text) - from_len + to_len + 1);
-    if (out == NULL) return NULL;
-    memcpy(out, text, before);
-    memcpy(out + before, to, to_len);
-    strcpy(out + before + to_len, at + from_len);
-    return out;
-}
-
 static void test_pull(pieces_client *client) {
     struct userdata u = {pthread_self(), 0, false};
     struct seen seen = {0};
