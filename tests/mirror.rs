@@ -491,9 +491,10 @@ fn repeated_ids_are_fetched_once_and_many_become_one_snapshot() {
     server.clear_requests();
     let syncs = mirror.status().syncs;
     let ids = server.seed_realistic(20);
-    assert!(eventually(EVENT_WAIT, || ids
-        .iter()
-        .all(|id| mirror.get(id).is_some())));
+    // (The mirror updates its status just after its messages, so wait for both.)
+    assert!(eventually(EVENT_WAIT, || {
+        mirror.status().syncs > syncs && ids.iter().all(|id| mirror.get(id).is_some())
+    }));
     assert_eq!(mirror.status().syncs, syncs + 1);
     assert!(
         !server
