@@ -261,6 +261,17 @@ impl Driver {
         }
     }
 
+    /// The terminal event is next: nothing more will be done.
+    fn end(&mut self) {
+        self.plan.sync = false;
+        self.plan.clear_fetches();
+        self.status(|status| {
+            status.connected = false;
+            status.synced = false;
+            status.ended = true;
+        });
+    }
+
     fn succeeded(&mut self) {
         self.plan.failures_in_a_row = 0;
         self.plan.backoff.reset();
@@ -356,18 +367,6 @@ impl Sink for Driver {
         } else {
             self.fetch();
         }
-    }
-}
-
-impl Driver {
-    fn end(&mut self) {
-        self.plan.sync = false;
-        self.plan.clear_fetches();
-        self.status(|status| {
-            status.connected = false;
-            status.synced = false;
-            status.ended = true;
-        });
     }
 }
 
