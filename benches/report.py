@@ -251,7 +251,7 @@ def report(rows):
             f"{fmt(cdylib['stripped_bytes'] / 1e6, 2)} MB"
         )
     if build:
-        out.append(f"- clean `cargo build --release --lib` (dependencies fetched, not built): {build['seconds']} s")
+        out.append(f"- clean `{build['client']}` (dependencies fetched, not built): {build['seconds']} s")
     out.append("")
 
     # Targets.

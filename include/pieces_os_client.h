@@ -34,7 +34,7 @@
 enum pieces_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
     /**
      * Success; out-parameters have been written.
@@ -124,15 +124,15 @@ enum pieces_status
      * There is no such message: PiecesOS answered HTTP 410 for its id (pieces_messages_get(); the last
      * error has `status` 410, `body` and `id`), or a mirror does not hold it (pieces_mirror_get()).
      */
-    PIECES_STATUS_NOT_FOUND = 18,
+    PIECES_STATUS_NOT_FOUND = 18
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum pieces_status pieces_status;
 #else
 typedef uint32_t pieces_status;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
 /**
  * A client for one PiecesOS: its base URL, application id, timeouts and a pool of kept-alive
@@ -201,7 +201,7 @@ typedef void (*pieces_event_cb)(void *userdata, const char *event_json, size_t l
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /**
  * Makes a client from a JSON configuration.
@@ -896,7 +896,7 @@ pieces_status pieces_subscription_stop(pieces_subscription *s);
 void pieces_subscription_free(pieces_subscription *s);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* PIECES_OS_CLIENT_H */

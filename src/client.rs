@@ -9,10 +9,11 @@
 use std::io::Read;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::config::{ClientConfig, Target, UrlSource};
 use crate::discovery::{self, Probe};
-use crate::error::{Error, Result, MAX_ERROR_BODY_BYTES};
+use crate::error::{clip, Error, Result, MAX_SERVER_TEXT_BYTES};
 use crate::operation::{Method, Operation, Transferables};
 use crate::ports::PortRange;
 use crate::sync::lock;
@@ -90,6 +91,9 @@ pub(crate) struct Request<'a> {
     transferables: Transferables,
     /// A JSON body, sent with `Content-Type: application/json`.
     json_body: Option<&'a [u8]>,
+    /// A limit on the answer's body below [`ClientConfig::max_body_bytes`], for answers that are small
+    /// by nature.
+    max_body_bytes: Option<u64>,
 }
 
 impl<'a> Request<'a> {
@@ -100,6 +104,7 @@ impl<'a> Request<'a> {
             message_id: None,
             transferables: Transferables::Default,
             json_body: None,
+            max_body_bytes: None,
         }
     }
 
@@ -118,6 +123,12 @@ impl<'a> Request<'a> {
     /// The JSON body.
     pub(crate) fn json_body(mut self, body: &'a [u8]) -> Self {
         self.json_body = Some(body);
+        self
+    }
+
+    /// A limit on the answer's body for this request, when it is below the configured one.
+    pub(crate) fn max_body_bytes(mut self, limit: u64) -> Self {
+        self.max_body_bytes = Some(limit);
         self
     }
 }
@@ -269,6 +280,8 @@ impl Client {
         let path = operation.path_and_query(request.message_id, request.transferables);
         let url = format!("{base_url}{path}");
         let config = &self.inner.config;
+        let started = Instant::now();
+        let log = |outcome: std::fmt::Arguments<'_>| log_exchange(operation.method, &url, outcome, started);
         let sent = match operation.method {
             Method::Get => self.with_api_key(self.inner.agent.get(&url)).call(),
             Method::Post => {
@@ -279,38 +292,46 @@ impl Client {
                 }
             }
         };
-        let mut response = sent.map_err(|err| match &err {
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-                SendError::Refused(self.transport_error(&url, operation.name, err))
+        let mut response = sent.map_err(|err| {
+            log(format_args!("{err}"));
+            match &err {
+                ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    SendError::Refused(self.transport_error(&url, operation.name, err))
+                }
+                _ => SendError::Other(self.transport_error(&url, operation.name, err)),
             }
-            _ => SendError::Other(self.transport_error(&url, operation.name, err)),
         })?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_error_body(response.body_mut().as_reader());
+            let length = body.len();
+            log(format_args!("{status}, {length} bytes"));
             return Err(SendError::Other(Error::HttpStatus {
                 endpoint: operation.name,
-                status,
-                body: read_error_body(response.body_mut().as_reader()),
+                status: status.as_u16(),
+                body,
             }));
         }
-        let limit = config.max_body_bytes;
-        let mut body = Vec::new();
-        // Sized once from Content-Length, so that a snapshot of tens of MB is not grown by doubling (each
-        // step a copy, and up to twice the memory at its peak). One spare byte lets the C API append
-        // its NUL without copying the text again. A length over the limit reserves nothing: the read
-        // below fails at the limit.
-        if let Some(length) = response.body().content_length().filter(|&length| length <= limit) {
-            body.reserve_exact(usize::try_from(length).unwrap_or(0).saturating_add(1));
+        let limit = request
+            .max_body_bytes
+            .map_or(config.max_body_bytes, |limit| limit.min(config.max_body_bytes));
+        let declared = response.body().content_length();
+        if let Some(length) = declared.filter(|&length| length > limit) {
+            // Refused on the announced length alone, before a byte of the body is read.
+            log(format_args!(
+                "{status}, {length} bytes announced, over the limit of {limit}"
+            ));
+            return Err(SendError::Other(Error::BodyTooLarge {
+                endpoint: operation.name,
+                limit,
+            }));
         }
-        response
-            .body_mut()
-            .with_config()
-            .limit(limit)
-            .reader()
-            .read_to_end(&mut body)
-            .map_err(|err| {
-                SendError::Other(self.transport_error(&url, operation.name, ureq::Error::from(err)))
-            })?;
+        let reader = response.body_mut().with_config().limit(limit).reader();
+        let body = read_body(reader, declared).map_err(|err| {
+            log(format_args!("{status}, then {err}"));
+            SendError::Other(self.transport_error(&url, operation.name, ureq::Error::from(err)))
+        })?;
+        log(format_args!("{status}, {} bytes", body.len()));
         Ok(body)
     }
 
@@ -360,6 +381,72 @@ impl Client {
     }
 }
 
+/// The first reservation for a response body, whatever length the server announced.
+const FIRST_BODY_RESERVATION: usize = 1 << 20;
+
+/// Reads a whole body. The buffer grows with the bytes that actually arrive, never to more than twice
+/// what has arrived, and toward the announced length `declared` when there is one, so that an honest
+/// length ends in a buffer of exactly that size (a snapshot of tens of MB is not copied by doubling past
+/// it) while a length the server only claims costs nothing. One spare byte is always kept, so the C API
+/// can append its NUL without copying the text again.
+fn read_body(mut reader: impl Read, declared: Option<u64>) -> std::io::Result<Vec<u8>> {
+    let declared = declared.map_or(0, |length| usize::try_from(length).unwrap_or(usize::MAX));
+    let mut body = Vec::with_capacity(declared.min(FIRST_BODY_RESERVATION) + 1);
+    loop {
+        let arrived = body.len();
+        if body.capacity() - arrived <= 1 {
+            if arrived == declared && arrived > 0 {
+                // All that was announced has arrived, so this is most likely the end: look before growing.
+                let mut probe = [0u8; 1];
+                if read_some(&mut reader, &mut probe)? == 0 {
+                    return Ok(body);
+                }
+                body.reserve(64 * 1024);
+                body.push(probe[0]);
+                continue;
+            }
+            let doubled = arrived.saturating_mul(2).max(arrived + 64 * 1024);
+            let next = if declared > arrived {
+                declared.min(doubled)
+            } else {
+                doubled
+            };
+            body.reserve_exact(next + 1 - arrived);
+        }
+        let room = body.capacity() - body.len() - 1;
+        let got = (&mut reader).take(room as u64).read_to_end(&mut body)?;
+        if got < room {
+            return Ok(body);
+        }
+    }
+}
+
+/// One read, retried when a signal interrupted it.
+fn read_some(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Logs one exchange with PiecesOS once it is over, at debug level under the target
+/// `pieces_os_client::http`: `GET http://127.0.0.1:39300/messages: 200 OK, 5120 bytes in 3.2 ms`. Any
+/// `log` logger the program installs sees these (`pieces-messages -v` prints them); without one this
+/// costs one atomic load. Neither headers (the application id) nor bodies are logged.
+fn log_exchange(method: Method, url: &str, outcome: std::fmt::Arguments<'_>, started: Instant) {
+    let method = match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+    };
+    log::debug!(
+        target: "pieces_os_client::http",
+        "{method} {url}: {outcome} in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
 /// Why [`Client::send_to`] failed: refused connections are told apart, since they may mean PiecesOS moved.
 enum SendError {
     Refused(Error),
@@ -374,20 +461,14 @@ impl SendError {
     }
 }
 
-/// Reads at most [`MAX_ERROR_BODY_BYTES`] of an error body as text; an error body that cannot be read
-/// in full still yields what arrived.
+/// Reads an error body as text, at most [`MAX_SERVER_TEXT_BYTES`] of it (see [`clip`]); the rest is
+/// never read. An error body that cannot be read in full still yields what arrived.
 fn read_error_body(reader: impl Read) -> String {
     let mut bytes = Vec::new();
-    let mut limited = reader.take(MAX_ERROR_BODY_BYTES as u64 + 1);
+    let mut limited = reader.take(MAX_SERVER_TEXT_BYTES as u64 + 1);
     // What arrived before a broken read is still the best clue there is.
     let _ = limited.read_to_end(&mut bytes);
-    let truncated = bytes.len() > MAX_ERROR_BODY_BYTES;
-    bytes.truncate(MAX_ERROR_BODY_BYTES);
-    let mut text = String::from_utf8_lossy(&bytes).into_owned();
-    if truncated {
-        text.push_str(" …(truncated)");
-    }
-    text
+    clip(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[cfg(test)]
@@ -417,11 +498,28 @@ mod tests {
     }
 
     #[test]
+    fn a_body_grows_with_what_arrives_and_ends_exact_when_the_length_was_true() {
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|n| n as u8).collect();
+        for declared in [None, Some(3_000_000), Some(1 << 40), Some(u64::MAX), Some(10)] {
+            let body = read_body(&bytes[..], declared).unwrap();
+            assert_eq!(body, bytes, "{declared:?}");
+            assert!(body.capacity() > body.len(), "a spare byte for the NUL");
+            assert!(body.capacity() <= 2 * body.len() + 64 * 1024 + 1, "{declared:?}");
+        }
+        let exact = read_body(&bytes[..], Some(3_000_000)).unwrap();
+        assert_eq!(exact.capacity(), 3_000_001);
+        assert_eq!(read_body(&b""[..], Some(0)).unwrap(), b"");
+        let short = read_body(&b"abc"[..], Some(1 << 50)).unwrap();
+        assert_eq!(short, b"abc");
+        assert!(short.capacity() <= FIRST_BODY_RESERVATION + 1);
+    }
+
+    #[test]
     fn error_body_is_cut_at_the_limit() {
-        let long = vec![b'x'; MAX_ERROR_BODY_BYTES + 10];
+        let long = vec![b'x'; MAX_SERVER_TEXT_BYTES + 10];
         let text = read_error_body(&long[..]);
-        assert!(text.ends_with("…(truncated)"));
-        assert_eq!(text.len(), MAX_ERROR_BODY_BYTES + " …(truncated)".len());
+        assert!(text.ends_with(crate::error::CUT_MARK));
+        assert_eq!(text.len(), MAX_SERVER_TEXT_BYTES + crate::error::CUT_MARK.len());
         assert_eq!(read_error_body(&b"no such message"[..]), "no such message");
     }
 }

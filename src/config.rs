@@ -107,7 +107,9 @@ pub struct StreamConfig {
     #[serde(rename = "retry_max_ms", with = "crate::millis")]
     pub retry_max: Duration,
     /// How many connection attempts in a row may fail before a subscription gives up with a terminal
-    /// `Failed` event; `None` retries forever. A successful connection resets the count.
+    /// `Failed` event; `None` retries forever. An attempt fails when it cannot connect, and also when
+    /// its connection is lost before it proved healthy: before it delivered its full first frame and
+    /// stayed up for [`Self::retry_max`]. Only a healthy connection resets the count (and the delay).
     pub max_attempts: Option<u32>,
     /// How often a ping is sent on a quiet connection.
     #[serde(rename = "ping_interval_ms", with = "crate::millis")]

@@ -81,7 +81,7 @@ pub enum Error {
         /// The HTTP status code.
         status: u16,
         /// The response body as text (PiecesOS sends `text/plain` on 500), cut to
-        /// [`MAX_ERROR_BODY_BYTES`].
+        /// [`MAX_SERVER_TEXT_BYTES`].
         body: String,
     },
 
@@ -194,8 +194,33 @@ pub enum Outdated {
     Client,
 }
 
-/// How many bytes of an error response body are kept in [`Error::HttpStatus`].
-pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+/// How many bytes of any text that came from the server an [`Error`] keeps: an HTTP error body, the
+/// body of a refused WebSocket upgrade, a version answer, a message of the JSON parser that quotes the
+/// body, a reason the HTTP or WebSocket layer gives. A longer text is cut at a character boundary and
+/// marked with `…(cut at 4096 bytes)`, so that an error, its message and the C API's last-error JSON stay
+/// small whatever a server sends.
+pub const MAX_SERVER_TEXT_BYTES: usize = 4096;
+
+/// How many bytes of an error response body are kept in [`Error::HttpStatus`]: the same as
+/// [`MAX_SERVER_TEXT_BYTES`].
+pub const MAX_ERROR_BODY_BYTES: usize = MAX_SERVER_TEXT_BYTES;
+
+/// `text` as an error may keep it: at most [`MAX_SERVER_TEXT_BYTES`] of it, cut at a character boundary
+/// and marked when it was longer.
+pub(crate) fn clip(mut text: String) -> String {
+    if text.len() > MAX_SERVER_TEXT_BYTES {
+        let mut end = MAX_SERVER_TEXT_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(CUT_MARK);
+    }
+    text
+}
+
+/// What follows a text [`clip`] cut.
+pub(crate) const CUT_MARK: &str = " …(cut at 4096 bytes)";
 
 /// ` at line L column C` after a message, or nothing for an error not tied to a position.
 fn position(line: usize, column: usize) -> String {
@@ -330,7 +355,7 @@ impl Error {
     pub(crate) fn invalid_input(argument: &'static str, reason: impl Into<String>) -> Self {
         Error::InvalidInput {
             argument,
-            reason: reason.into(),
+            reason: clip(reason.into()),
         }
     }
 
@@ -369,7 +394,7 @@ impl Error {
     pub(crate) fn decode_message(endpoint: &'static str, message: impl Into<String>) -> Self {
         Error::Decode {
             endpoint,
-            message: message.into(),
+            message: clip(message.into()),
             line: 0,
             column: 0,
             source: None,
@@ -381,7 +406,7 @@ impl Error {
         Error::WebSocket {
             url: url.to_owned(),
             status: None,
-            reason: reason.into(),
+            reason: clip(reason.into()),
             source,
         }
     }
@@ -390,7 +415,7 @@ impl Error {
     pub(crate) fn connection(url: &str, reason: impl Into<String>, source: Option<Cause>) -> Self {
         Error::Connection {
             url: url.to_owned(),
-            reason: reason.into(),
+            reason: clip(reason.into()),
             source,
         }
     }
@@ -418,14 +443,15 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
-/// serde_json's `Display` appends " at line L column C"; the position has fields of its own here.
+/// serde_json's `Display` appends " at line L column C"; the position has fields of its own here. The
+/// message may quote the text it read (`invalid type: string "…"`), so it is cut like any server text.
 fn serde_message(err: &serde_json::Error) -> String {
     let text = err.to_string();
     let suffix = format!(" at line {} column {}", err.line(), err.column());
-    match text.strip_suffix(&suffix) {
+    clip(match text.strip_suffix(&suffix) {
         Some(message) => message.to_owned(),
         None => text,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -512,8 +538,7 @@ mod tests {
             "well_known_version returned a body that does not decode: \"banana\" is not a version"
         );
         assert!(std::error::Error::source(&error).is_none());
-        // Through a Vec, which the `invalid_from_utf8` lint does not look into.
-        let bytes = b"ab\xff".to_vec();
+        let bytes = vec![b'a', b'b', 0xff];
         let error = Error::invalid_utf8("e", std::str::from_utf8(&bytes).unwrap_err());
         assert!(error.to_string().ends_with("invalid UTF-8 at byte 2"), "{error}");
         assert!(std::error::Error::source(&error)
@@ -530,6 +555,26 @@ mod tests {
             error.to_string().contains(crate::config::PIECES_OS_URL_ENV),
             "{error}"
         );
+    }
+
+    #[test]
+    fn long_texts_are_cut_at_a_character_boundary() {
+        assert_eq!(clip("short".to_owned()), "short");
+        let exact = "x".repeat(MAX_SERVER_TEXT_BYTES);
+        assert_eq!(clip(exact.clone()), exact);
+        // A two-byte character straddles the limit: the cut falls before it.
+        let long = format!("{}é{}", "x".repeat(MAX_SERVER_TEXT_BYTES - 1), "y".repeat(10));
+        let cut = clip(long);
+        assert_eq!(cut.len(), MAX_SERVER_TEXT_BYTES - 1 + CUT_MARK.len());
+        assert!(cut.ends_with(CUT_MARK), "{cut}");
+        let huge = serde_json::from_str::<u32>(&format!("\"{}\"", "z".repeat(1 << 20))).unwrap_err();
+        let error = Error::decode("e", huge);
+        assert!(
+            error.to_string().len() < MAX_SERVER_TEXT_BYTES + 200,
+            "{}",
+            error.to_string().len()
+        );
+        assert!(error.to_json().to_string().len() < MAX_SERVER_TEXT_BYTES + 300);
     }
 
     #[test]

@@ -25,6 +25,9 @@ use crate::error::{Error, Result};
 use crate::operation::{WELL_KNOWN_HEALTH, WELL_KNOWN_VERSION};
 pub use crate::version::{Version, VersionRange, DEBUG_VERSION};
 
+/// The longest answer to `GET /.well-known/version` that is read as a version.
+pub const MAX_VERSION_BYTES: usize = 256;
+
 impl Client {
     /// `GET /.well-known/health`: `Ok(())` when PiecesOS answers 200. Any other answer is an
     /// [`Error::HttpStatus`]; for a client that discovers PiecesOS, finding nothing is
@@ -34,9 +37,17 @@ impl Client {
     }
 
     /// `GET /.well-known/version`: the version of PiecesOS as it reports it (plain text, white space
-    /// trimmed), for example `12.1.0` or `debug`.
+    /// trimmed), for example `12.1.0` or `debug`. An answer longer than [`MAX_VERSION_BYTES`] is no
+    /// version: it is refused with [`Error::Decode`] without being read further.
     pub fn version(&self) -> Result<String> {
-        let body = self.exchange(Request::new(&WELL_KNOWN_VERSION))?;
+        let request = Request::new(&WELL_KNOWN_VERSION).max_body_bytes(MAX_VERSION_BYTES as u64);
+        let body = self.exchange(request).map_err(|err| match err {
+            Error::BodyTooLarge { .. } => Error::decode_message(
+                WELL_KNOWN_VERSION.name,
+                format!("the answer is longer than {MAX_VERSION_BYTES} bytes, which no version is"),
+            ),
+            other => other,
+        })?;
         let text = String::from_utf8(body)
             .map_err(|err| Error::invalid_utf8(WELL_KNOWN_VERSION.name, err.utf8_error()))?;
         Ok(text.trim().to_owned())

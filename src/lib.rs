@@ -26,9 +26,10 @@
 //!
 //! Data flows one way: [`config`] → [`Client`] → an endpoint of [`messages`] → the wire (ureq, then
 //! `wire`'s checks) → a model of [`models`] or JSON text. The `server` feature adds the `server` module, a local
-//! stand-in PiecesOS that speaks the same wire format, for tests and examples. [`ffi`] is the C API
-//! (`include/pieces_os_client.h`), built on the JSON-text endpoints and the subscriptions of [`stream`].
-//! [`mirror`] keeps a local copy of every message current from the stream.
+//! stand-in PiecesOS that speaks the same wire format, for tests and examples. The `capi` feature adds `ffi`,
+//! the C API (`include/pieces_os_client.h`), built on the JSON-text endpoints, the subscriptions of
+//! [`stream`] and the mirrors of [`mirror`]. A [`mirror`] keeps a local copy of every message current
+//! from the stream.
 
 #![deny(missing_docs)]
 // `unsafe` lives in `ffi` (the C boundary, where every block carries its `// SAFETY:` reason) and in the
@@ -39,6 +40,7 @@ pub mod client;
 pub mod config;
 pub mod discovery;
 pub mod error;
+#[cfg(feature = "capi")]
 pub mod ffi;
 pub mod health;
 pub mod messages;

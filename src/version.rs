@@ -129,7 +129,7 @@ impl VersionRange {
             return Ok(());
         }
         Err(Error::IncompatibleVersion {
-            found: reported.to_owned(),
+            found: crate::error::clip(reported.to_owned()),
             required: *self,
             outdated: if version < self.at_least {
                 Outdated::PiecesOs

@@ -1,7 +1,8 @@
 //! The C API from the outside: C programs built with `-std=c11 -Wall -Wextra -Werror -pedantic` and run
-//! plain, under AddressSanitizer + UndefinedBehaviorSanitizer, and under Valgrind; a C++17 program; the
-//! Python ctypes and LuaJIT FFI plugin examples; and the C example's Makefile. Each runs against a fresh
-//! stand-in server on loopback, whose URL it gets as an argument.
+//! plain, under AddressSanitizer + UndefinedBehaviorSanitizer, and under Valgrind; the C++17 wrapper's
+//! test program, plain and under the sanitizers; the Python ctypes and LuaJIT FFI plugin examples; and
+//! the C example's Makefile. Each runs against a fresh stand-in server on loopback, whose URL it gets as
+//! an argument.
 //!
 //! The C programs ask for server-side WebSocket drops by printing `DROP cut` or `DROP close` on their
 //! standard output; the runner here does it with [`Server::drop_websockets`].
@@ -54,18 +55,19 @@ fn crate_dir() -> &'static Path {
 
 /// The C library of the source under test (`libpieces_os_client.so`), built for this run.
 ///
-/// `cargo test` compiles the crate's cdylib into `deps/` but leaves the copy that programs link with
-/// (`<target>/<profile>/libpieces_os_client.so`) alone, so on a fresh clone it does not exist, and after
-/// a change it may be a stale build of older sources. The first test that needs the library therefore
-/// asks cargo itself to build it, with the profile, target directory and features of this very test
-/// build (so that cargo finds the library unit up to date and only copies it out), and takes the path
-/// cargo reports. Every later test of this process reuses that path.
+/// The crate builds only as an rlib (so that Rust programs depending on it never build the C
+/// libraries), so `cargo test` makes no shared library at all; one left in the target directory by an
+/// earlier build may be of older sources. The first test that needs the library therefore asks cargo
+/// itself to build it, `cargo rustc --lib --crate-type cdylib`, with the profile, target directory and
+/// features (`capi` among them) of this very test build, and takes the path cargo reports. Every later
+/// test of this process reuses that path. (Without extra rustc flags, cargo keeps that cdylib unit apart
+/// from the test build's rlib, so the two do not rebuild each other.)
 fn c_library() -> &'static Path {
     static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
     LIBRARY.get_or_init(build_c_library)
 }
 
-/// The directory of [`c_library`], for `-L` and the C example's `LIB_DIR`.
+/// The directory of [`c_library`], for `-L` and the rpath.
 fn library_dir() -> &'static Path {
     c_library().parent().expect("a library file has a directory")
 }
@@ -88,6 +90,7 @@ fn build_c_library() -> PathBuf {
     let features: Vec<&str> = [
         ("server", cfg!(feature = "server")),
         ("cli", cfg!(feature = "cli")),
+        ("capi", cfg!(feature = "capi")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))
@@ -95,8 +98,10 @@ fn build_c_library() -> PathBuf {
     let output = Command::new(env!("CARGO"))
         .current_dir(crate_dir())
         .args([
-            "build",
+            "rustc",
             "--lib",
+            "--crate-type",
+            "cdylib",
             "--message-format=json-render-diagnostics",
             "--profile",
             profile,
@@ -226,7 +231,8 @@ fn have_sanitizers() -> bool {
     )
 }
 
-/// Compiles and links one program against include/ and the test build's cdylib.
+/// Compiles and links one program against include/ and the test build's cdylib; `extra` (flags, or more
+/// source files) goes before the source.
 fn compile(compiler: &str, flags: &[&str], extra: &[&str], source: &Path, exe: &Path) {
     let lib = library_dir();
     let output = Command::new(compiler)
@@ -550,25 +556,61 @@ fn valgrind_line<'a>(run: &'a Finished, key: &str) -> &'a str {
     line[line.find(key).unwrap()..].trim_end()
 }
 
-#[test]
-fn cpp_program_includes_the_header_twice_and_frees_through_raii() {
-    if !have("g++", Command::new("g++").arg("--version")) {
-        return;
-    }
-    let dir = build_dir("cpp");
+/// Builds the C++ wrapper's test program (tests/cpp: two translation units that include
+/// `pieces_os_client.hpp`) with `flags` and runs it against fresh servers.
+fn run_cpp_program(flavor: &str, flags: &[&str], env: &[(&str, &str)]) -> Finished {
+    let dir = build_dir(&format!("cpp-{flavor}"));
     let exe = dir.join("raii");
+    let second_unit = crate_dir().join("tests/cpp/second_unit.cpp");
+    let extra: Vec<&str> = flags
+        .iter()
+        .copied()
+        .chain([second_unit.to_str().expect("a UTF-8 path")])
+        .collect();
     compile(
         "g++",
         CPP_FLAGS,
-        &[],
+        &extra,
         &crate_dir().join("tests/cpp/raii.cpp"),
         &exe,
     );
     let servers = Servers::start();
     let mut command = Command::new(&exe);
-    command.args(servers.args());
-    run("raii.cpp", command, &servers.live, Report::Checks);
+    command.args(servers.args()).envs(env.iter().copied());
+    let finished = run(
+        &format!("raii.cpp ({flavor})"),
+        command,
+        &servers.live,
+        Report::Checks,
+    );
     servers.stop();
+    finished
+}
+
+#[test]
+fn cpp_wrapper_frees_through_raii_and_keeps_exceptions_out_of_the_library() {
+    if !have("g++", Command::new("g++").arg("--version")) {
+        return;
+    }
+    run_cpp_program("plain", &[], &[]);
+}
+
+#[test]
+fn cpp_wrapper_passes_under_address_and_undefined_behaviour_sanitizers() {
+    if !have("g++", Command::new("g++").arg("--version")) || !have_sanitizers() {
+        return;
+    }
+    let env = [
+        ("ASAN_OPTIONS", ASAN_OPTIONS),
+        ("LSAN_OPTIONS", LSAN_OPTIONS),
+        ("UBSAN_OPTIONS", UBSAN_OPTIONS),
+    ];
+    let finished = run_cpp_program("sanitized", SANITIZER_FLAGS, &env);
+    assert!(
+        !finished.stderr.contains("Sanitizer"),
+        "a sanitizer reported:\n{}",
+        finished.stderr
+    );
 }
 
 #[test]
@@ -608,11 +650,17 @@ fn c_example_builds_with_its_makefile() {
     if !have_gcc() || !have("make", Command::new("make").arg("--version")) {
         return;
     }
+    // Installed, the Makefile asks pkg-config; here it gets the flags of the build tree instead.
     let dir = build_dir("example");
+    let lib = library_dir().display();
     let output = Command::new("make")
         .arg("-C")
         .arg(crate_dir().join("examples/c"))
-        .arg(format!("LIB_DIR={}", library_dir().display()))
+        .arg(format!(
+            "PIECES_CFLAGS=-I{}",
+            crate_dir().join("include").display()
+        ))
+        .arg(format!("PIECES_LIBS=-L{lib} -lpieces_os_client -Wl,-rpath,{lib}"))
         .arg(format!("OUT_DIR={}", dir.path().display()))
         .output()
         .unwrap();

@@ -3,8 +3,8 @@
  * snapshot, watch the identifier stream in pull mode, delete the message, and print errors the way the
  * library reports them.
  *
- *     cargo build --release
- *     make -C examples/c
+ *     scripts/install.sh --prefix "$HOME/.local"      (then see examples/c/Makefile for PKG_CONFIG_PATH)
+ *     make -C examples/c                              (or LINK=static)
  *     examples/c/messages http://127.0.0.1:39300
  */
 #include <stdio.h>

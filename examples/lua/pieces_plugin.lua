@@ -6,8 +6,8 @@ foreign threads), so this uses pull mode: the subscription queues its events, an
 them with pieces_subscription_next whenever it likes, as an editor's timer or idle loop would. No
 function of this script is ever handed to the library.
 
-    cargo build --release
-    luajit examples/lua/pieces_plugin.lua target/release/libpieces_os_client.so http://127.0.0.1:39300
+    scripts/install.sh --prefix "$HOME/.local"
+    luajit examples/lua/pieces_plugin.lua "$HOME/.local/lib/libpieces_os_client.so" http://127.0.0.1:39300
 
 It creates a message, watches it arrive on the identifier stream, finds it with a search, deletes it,
 watches the deletion arrive, and shows what an error looks like. The last line is

@@ -5,8 +5,8 @@ It uses pull mode: events wait in the library until this (the host's) thread ask
 pieces_subscription_next, so the library never calls into Python from a thread of its own. That is the
 shape a plugin for an editor's Python host needs.
 
-    cargo build --release
-    python3 examples/python/pieces_plugin.py --library target/release/libpieces_os_client.so \\
+    scripts/install.sh --prefix "$HOME/.local"
+    python3 examples/python/pieces_plugin.py --library "$HOME/.local/lib/libpieces_os_client.so" \\
         --url http://127.0.0.1:39300
 
 It creates a message, watches it arrive on the identifier stream, finds it with a search, deletes it,

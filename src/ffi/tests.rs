@@ -153,7 +153,7 @@ fn the_header_declares_the_whole_contract() {
         "typedef struct pieces_client pieces_client;",
         "typedef struct pieces_subscription pieces_subscription;",
         "typedef struct pieces_mirror pieces_mirror;",
-        "PIECES_STATUS_NOT_FOUND = 18,",
+        "PIECES_STATUS_NOT_FOUND = 18",
         "typedef uint32_t pieces_status;",
         "typedef uint32_t pieces_transferables;",
         "typedef void (*pieces_event_cb)(void *userdata, const char *event_json, size_t len);",
@@ -161,7 +161,8 @@ fn the_header_declares_the_whole_contract() {
         "PIECES_STATUS_WEBSOCKET = 9,",
         "PIECES_STATUS_BODY_TOO_LARGE = 14,",
         "PIECES_STATUS_NOT_RUNNING = 15,",
-        "PIECES_STATUS_INCOMPATIBLE_VERSION = 16,",
+        // The last enumerator: C89 allows no comma after it.
+        "PIECES_STATUS_INCOMPATIBLE_VERSION = 16",
         "#define PIECES_TRANSFERABLES_EXCLUDE 2",
         "#ifdef __cplusplus",
         "extern \"C\" {",

@@ -68,7 +68,7 @@ mod store;
 use std::ops::Deref;
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use event::MirrorEvent;
 pub use message::MirroredMessage;
@@ -233,10 +233,11 @@ impl PullMirror {
         self.reader.clone()
     }
 
-    /// Takes the next event, waiting until `deadline` (`None`: as long as it takes).
+    /// Takes the next event, waiting until `deadline` (`None`: as long as it takes); for the C API.
+    #[cfg(feature = "capi")]
     pub(crate) fn pop(
         &self,
-        deadline: Option<Instant>,
+        deadline: Option<std::time::Instant>,
     ) -> std::result::Result<MirrorEvent, RecvTimeoutError> {
         self.queue.pop(deadline)
     }

@@ -7,6 +7,7 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The largest request head accepted; a larger one is answered with 431.
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -17,9 +18,9 @@ const MAX_HEADERS: usize = 100;
 /// The longest chunk-size line (with extensions) or trailer line in a chunked body.
 const MAX_LINE_BYTES: usize = 8 * 1024;
 
-/// How much of a body is zero-filled ahead of the socket at a time, so that a large declared length does
-/// not allocate before the bytes actually arrive.
-const BODY_STEP: usize = 16 << 20;
+/// The most a body buffer is zero-filled ahead of the bytes that arrive, per read: a large declared
+/// length allocates nothing before its bytes do.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// One parsed request head, with owned data.
 #[derive(Debug)]
@@ -85,6 +86,10 @@ pub(crate) enum ReadError {
     BodyTooLarge,
     /// A transfer coding other than `chunked`: answer 501 and close.
     Unsupported(String),
+    /// No request began within the idle limit: close without a word.
+    Idle,
+    /// A request began but did not arrive whole within the read limit: answer 408 and close.
+    Timeout,
 }
 
 impl From<io::Error> for ReadError {
@@ -151,20 +156,58 @@ pub(crate) fn framing(head: &RequestHead, limit: u64) -> Result<Framing, ReadErr
     }
 }
 
-/// A socket with a read buffer, so that bytes read past one request head (a body, or a pipelined request)
-/// are kept for what comes next.
-pub(crate) struct Connection {
-    pub(crate) stream: TcpStream,
-    buf: Vec<u8>,
-    pos: usize,
+/// Where a connection's bytes come from: a socket, whose reads can be limited in time, or (for the fuzz
+/// target and unit tests) bytes already in memory.
+pub(crate) trait Source: Read {
+    /// Lets the next read wait at most `limit` (never zero) before it fails with `WouldBlock` or
+    /// `TimedOut`.
+    fn wait_at_most(&mut self, limit: Duration) -> io::Result<()>;
 }
 
-impl Connection {
-    pub(crate) fn new(stream: TcpStream) -> Self {
+impl Source for TcpStream {
+    fn wait_at_most(&mut self, limit: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(limit))
+    }
+}
+
+impl Source for &[u8] {
+    fn wait_at_most(&mut self, _: Duration) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How long a connection may wait for the next request, and how long a request may take to arrive.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// From the end of one answer (or the connection's start) to the first byte of the next request.
+    pub(crate) idle: Duration,
+    /// From the first byte of a request to the last byte of its body: a client that sends its request a
+    /// byte at a time cannot hold a connection longer than this.
+    pub(crate) read: Duration,
+}
+
+/// A socket with a read buffer, so that bytes read past one request head (a body, or a pipelined request)
+/// are kept for what comes next. Every read is bounded by the [`Limits`].
+pub(crate) struct Connection<S = TcpStream> {
+    pub(crate) stream: S,
+    buf: Vec<u8>,
+    pos: usize,
+    limits: Limits,
+    /// When the wait for the current request (or for its next bytes) ends.
+    deadline: Instant,
+    /// Whether a byte of the current request has arrived: a timeout then is a 408, not an idle close.
+    in_request: bool,
+}
+
+impl<S: Source> Connection<S> {
+    pub(crate) fn new(stream: S, limits: Limits) -> Self {
         Connection {
             stream,
             buf: Vec::with_capacity(16 * 1024),
             pos: 0,
+            limits,
+            deadline: Instant::now() + limits.idle,
+            in_request: false,
         }
     }
 
@@ -182,7 +225,7 @@ impl Connection {
     }
 
     /// Reads once from the socket into the buffer; returns how many bytes arrived (0 at end of stream).
-    fn fill(&mut self) -> io::Result<usize> {
+    fn fill(&mut self) -> Result<usize, ReadError> {
         if self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
@@ -191,20 +234,57 @@ impl Connection {
             self.pos = 0;
         }
         let mut chunk = [0u8; 16 * 1024];
+        let n = self.receive(&mut chunk)?;
+        self.buf.extend_from_slice(&chunk[..n]);
+        if n > 0 {
+            self.request_began();
+        }
+        Ok(n)
+    }
+
+    /// The first byte of a request has arrived (or was already buffered): the read limit starts now.
+    fn request_began(&mut self) {
+        if !self.in_request {
+            self.in_request = true;
+            self.deadline = Instant::now() + self.limits.read;
+        }
+    }
+
+    /// One read from the stream, waiting no longer than the current deadline.
+    fn receive(&mut self, into: &mut [u8]) -> Result<usize, ReadError> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.timed_out());
+        }
+        self.stream.wait_at_most(left)?;
         loop {
-            match self.stream.read(&mut chunk) {
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Ok(n);
-                }
+            match self.stream.read(into) {
+                Ok(n) => return Ok(n),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(error),
+                Err(error) if matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(self.timed_out())
+                }
+                Err(_) => return Err(ReadError::Io),
             }
         }
     }
 
-    /// Reads the next request head.
+    fn timed_out(&self) -> ReadError {
+        if self.in_request {
+            ReadError::Timeout
+        } else {
+            ReadError::Idle
+        }
+    }
+
+    /// Reads the next request head: waits up to the idle limit for it to begin, then up to the read
+    /// limit for the rest of it and its body.
     pub(crate) fn read_head(&mut self) -> Result<RequestHead, ReadError> {
+        self.in_request = false;
+        self.deadline = Instant::now() + self.limits.idle;
+        if !self.buffered().is_empty() {
+            self.request_began();
+        }
         loop {
             if !self.buffered().is_empty() {
                 let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -318,30 +398,66 @@ impl Connection {
     }
 
     /// Appends exactly `count` bytes to `body`: first the buffered ones, then straight from the socket.
+    /// The buffer grows with the bytes that arrive (at most doubling what arrived, zero-filled at most
+    /// [`READ_CHUNK`] ahead), so an upload that stops halfway holds no more than about twice what it sent.
     fn read_exact_into(&mut self, body: &mut Vec<u8>, count: usize) -> Result<(), ReadError> {
         let from_buffer = count.min(self.buffered().len());
         body.extend_from_slice(&self.buffered()[..from_buffer]);
         self.pos += from_buffer;
         let target = body.len() + (count - from_buffer);
-        let mut filled = body.len();
-        while filled < target {
-            if body.len() == filled {
-                body.resize(filled + (target - filled).min(BODY_STEP), 0);
+        while body.len() < target {
+            let filled = body.len();
+            if filled == body.capacity() {
+                let grown = filled.saturating_mul(2).max(filled + READ_CHUNK).min(target);
+                body.reserve_exact(grown - filled);
             }
-            match self.stream.read(&mut body[filled..]) {
+            body.resize(filled + (target - filled).min(READ_CHUNK), 0);
+            let received = self.receive(&mut body[filled..]);
+            match received {
                 Ok(0) => {
                     body.truncate(filled);
                     return Err(ReadError::Bad("connection closed inside the body".into()));
                 }
-                Ok(n) => filled += n,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
+                Ok(n) => body.truncate(filled + n),
+                Err(error) => {
                     body.truncate(filled);
-                    return Err(ReadError::Io);
+                    return Err(error);
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Reads requests from `bytes` as one connection would receive them, until the bytes run out or a request
+/// is refused, and returns how many were read whole: the stand-in's request-reading path (head, framing,
+/// body, keep-alive, the target's path segments) without a socket. The fuzz target drives the parser
+/// through this; whatever the bytes, it must return without a panic, a hang, or an allocation far beyond
+/// `bytes.len()`.
+pub(crate) fn read_requests(bytes: &[u8], max_body_bytes: u64) -> usize {
+    let limits = Limits {
+        idle: Duration::from_secs(3600),
+        read: Duration::from_secs(3600),
+    };
+    let mut conn = Connection::new(bytes, limits);
+    let mut read = 0;
+    loop {
+        let Ok(head) = conn.read_head() else {
+            return read;
+        };
+        let path = head.target.split(['?', '#']).next().unwrap_or_default();
+        let _segments: Vec<Result<String, String>> = path.split('/').map(percent_decode).collect();
+        let Ok(framing) = framing(&head, max_body_bytes) else {
+            return read;
+        };
+        let Ok(body) = conn.read_body(framing, max_body_bytes) else {
+            return read;
+        };
+        debug_assert!(body.len() as u64 <= max_body_bytes);
+        read += 1;
+        if !head.keep_alive() {
+            return read;
+        }
     }
 }
 
@@ -423,25 +539,13 @@ impl Response {
     }
 }
 
-/// The reason phrase of the statuses the server uses.
+/// The reason phrase of `status`, as the `http` crate (ureq's) names it; `Unknown` for a status it does
+/// not know.
 pub(crate) fn reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        200 => "OK",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        413 => "Content Too Large",
-        426 => "Upgrade Required",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        _ => "Unknown",
-    }
+    ureq::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .unwrap_or("Unknown")
 }
 
 /// Bodies up to this size are written in the same write as the head.
@@ -487,31 +591,23 @@ pub(crate) fn write_response(
     stream.flush()
 }
 
-/// Decodes `%XX` escapes (and nothing else: `+` stays `+`, as in a path). Invalid escapes are an error.
+/// Decodes `%XX` escapes (and nothing else: `+` stays `+`, as in a path). A `%` without two hex digits
+/// after it is an error, as is a decoded text that is not UTF-8.
 pub(crate) fn percent_decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|pair| std::str::from_utf8(pair).ok())
-                .filter(|pair| pair.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-            match hex {
-                Some(byte) => {
-                    out.push(byte);
-                    i += 3;
-                }
-                None => return Err(format!("invalid percent-encoding in {text:?}")),
-            }
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    // The crate passes a malformed escape through unchanged; a server that checks its URLs refuses it.
+    let malformed = text.match_indices('%').any(|(at, _)| {
+        !text
+            .as_bytes()
+            .get(at + 1..at + 3)
+            .is_some_and(|pair| pair.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err(format!("invalid percent-encoding in {text:?}"));
     }
-    String::from_utf8(out).map_err(|_| format!("percent-encoding of {text:?} is not UTF-8"))
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| format!("percent-encoding of {text:?} is not UTF-8"))
 }
 
 #[cfg(test)]
@@ -529,7 +625,70 @@ mod tests {
             .unwrap();
         client.write_all(input).unwrap();
         client.shutdown(std::net::Shutdown::Write).unwrap();
-        (Connection::new(server), client)
+        (Connection::new(server, TEST_LIMITS), client)
+    }
+
+    const TEST_LIMITS: Limits = Limits {
+        idle: std::time::Duration::from_secs(5),
+        read: std::time::Duration::from_secs(5),
+    };
+
+    #[test]
+    fn the_in_memory_reader_reads_what_the_socket_reader_reads() {
+        let requests = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello\
+              POST /b%20c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+              GET /c HTTP/1.0\r\n\r\nGET /never HTTP/1.1\r\n\r\n";
+        assert_eq!(read_requests(requests, 100), 3);
+        assert_eq!(
+            read_requests(b"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 100),
+            0
+        );
+        assert_eq!(read_requests(b"", 100), 0);
+    }
+
+    #[test]
+    fn a_request_that_stalls_times_out_and_an_idle_connection_ends_quietly() {
+        let limits = Limits {
+            idle: std::time::Duration::from_millis(100),
+            read: std::time::Duration::from_millis(200),
+        };
+        let open = || {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().unwrap();
+            (Connection::new(server, limits), client)
+        };
+        let (mut conn, mut client) = open();
+        assert!(matches!(conn.read_head(), Err(ReadError::Idle)));
+        client.write_all(b"GET / HTTP/1.1\r\nHost:").unwrap();
+        let started = std::time::Instant::now();
+        assert!(matches!(conn.read_head(), Err(ReadError::Timeout)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // A body that stalls halfway times out too.
+        let (mut conn, mut client) = open();
+        client
+            .write_all(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+            .unwrap();
+        let head = conn.read_head().unwrap();
+        let framing = framing(&head, 100).unwrap();
+        assert!(matches!(conn.read_body(framing, 100), Err(ReadError::Timeout)));
+    }
+
+    #[test]
+    fn a_body_buffer_grows_with_the_bytes_that_arrive() {
+        let mut input = b"POST / HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 1000));
+        let mut conn = Connection::new(&input[..], TEST_LIMITS);
+        let head = conn.read_head().unwrap();
+        let mut body = Vec::new();
+        let framing = framing(&head, 1 << 20).unwrap();
+        assert_eq!(framing, Framing::Length(1_000_000));
+        assert!(matches!(
+            conn.read_exact_into(&mut body, 1_000_000),
+            Err(ReadError::Bad(_))
+        ));
+        assert_eq!(body.len(), 1000);
+        assert!(body.capacity() <= 2 * READ_CHUNK, "{}", body.capacity());
     }
 
     #[test]
@@ -652,5 +811,16 @@ mod tests {
         assert!(percent_decode("%2").is_err());
         assert!(percent_decode("%zz").is_err());
         assert!(percent_decode("%FF").is_err());
+        assert!(percent_decode("50%").is_err());
+        assert_eq!(percent_decode("plain").unwrap(), "plain");
+    }
+
+    #[test]
+    fn reason_phrases_come_from_the_status_table() {
+        assert_eq!(reason(200), "OK");
+        assert_eq!(reason(101), "Switching Protocols");
+        assert_eq!(reason(431), "Request Header Fields Too Large");
+        assert_eq!(reason(500), "Internal Server Error");
+        assert_eq!(reason(599), "Unknown");
     }
 }

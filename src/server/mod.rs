@@ -56,19 +56,40 @@
 //!
 //! HTTP/1.1 with keep-alive and pipelining; bodies by Content-Length or chunked transfer coding (other
 //! codings: 501); `Expect: 100-continue` answered. Malformed requests get 400, heads over 64 KiB 431,
-//! bodies over [`ServerConfig::max_body_bytes`] 413; each closes the connection, and none stops the server.
-//! One thread per connection, up to [`ServerConfig::max_connections`]; beyond that a new connection is
-//! answered 503 and closed. Every thread is named `psrv<N>-…`, where `N` numbers the servers of the
-//! process, and every one is joined by [`Server::stop`].
+//! bodies over [`ServerConfig::max_body_bytes`] (32 MiB by default) 413 before any of the body is read;
+//! each closes the connection, and none stops the server. One thread per connection, up to
+//! [`ServerConfig::max_connections`].
 //!
 //! When [`ServerConfig::application_id`] is set, every request (the WebSocket upgrade included) must carry
 //! it in [`ServerConfig::api_key_header`], else the answer is 401 text/plain. The exceptions are the
 //! routes under `/.well-known/` (health and version), which the official clients probe without
 //! credentials while they look for PiecesOS.
 //! Faults and the delay are applied before that check, so they hit unauthenticated requests too.
+//!
+//! # Abuse
+//!
+//! Users run the stand-in inside their test suites, so no client can take it down or lock others out:
+//!
+//! * A connection may wait [`ServerConfig::idle_timeout`] for a request to begin, and a request must
+//!   arrive whole within [`ServerConfig::read_timeout`] of its first byte (else 408); each write may wait
+//!   [`ServerConfig::write_timeout`] for the client to read.
+//! * When every connection slot is taken, a new connection takes the place of one that waits for a
+//!   request (one that never completed a request first, then the longest waiting), so a normal client is
+//!   served while idle or half-sent connections wait; only when every connection is busy answering (or a
+//!   WebSocket) is a new one answered 503 and closed.
+//! * A body is buffered as its bytes arrive (never ahead of them), so an upload that stops halfway holds
+//!   about what it sent; a request costs a small multiple of its body.
+//! * A search reads the store without locking it, so writers never wait for one.
+//! * Each WebSocket subscriber has at most [`ServerConfig::max_backlog_bytes`] of frames waiting for it;
+//!   one further behind is closed with code 1008 and forgotten.
+//!
+//! Every thread is named `psrv<N>-…`, where `N` numbers the servers of the process, and every one is
+//! joined by [`Server::stop`].
 
+mod backlog;
 mod faults;
 mod http;
+mod raw;
 mod routes;
 pub mod seed;
 mod store;
@@ -100,11 +121,25 @@ pub const DEFAULT_VERSION: &str = "12.1.0";
 /// The port the `pieces-os-server` program listens on by default: the first one PiecesOS itself tries.
 pub const DEFAULT_PORT: u16 = 39300;
 
-/// The default limit on a request body: 1 GiB.
-pub const DEFAULT_MAX_BODY_BYTES: u64 = 1 << 30;
+/// The default limit on a request body: 32 MiB, far above any message a client creates, and low enough
+/// that a few uploads cannot exhaust memory (a request costs a small multiple of its body).
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 << 20;
 
 /// The default limit on simultaneous connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// The default of [`ServerConfig::idle_timeout`]: longer than clients keep idle pooled connections (ureq:
+/// 15 s), so a client never sends a request on a connection the server has just closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default of [`ServerConfig::read_timeout`].
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default of [`ServerConfig::write_timeout`].
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default of [`ServerConfig::max_backlog_bytes`]: 8 MiB of frames, thousands of changes.
+pub const DEFAULT_MAX_BACKLOG_BYTES: usize = 8 << 20;
 
 /// How many requests [`Server::requests`] remembers; older ones are forgotten first, so that a long run
 /// does not grow without bound.
@@ -137,8 +172,22 @@ pub struct ServerConfig {
     pub faults: FaultConfig,
     /// The largest request body accepted; larger ones get 413.
     pub max_body_bytes: u64,
-    /// The most connections served at once; more are answered 503 and closed.
+    /// The most connections served at once. When all are taken, a new connection takes the place of
+    /// the one that has waited longest for a request (one that never completed a request first); only
+    /// when every connection is busy (answering, or a WebSocket) is it answered 503 and closed.
     pub max_connections: usize,
+    /// How long a connection may wait for its next request to begin before it is closed.
+    pub idle_timeout: Duration,
+    /// How long a request may take to arrive, from its first byte to the last byte of its body; a slower
+    /// one is answered 408 and its connection closed.
+    pub read_timeout: Duration,
+    /// How long one write to a client (an answer, a WebSocket frame) may wait for the client to read
+    /// before the connection is given up.
+    pub write_timeout: Duration,
+    /// How many bytes of frames may wait for one WebSocket subscriber. A subscriber further behind is
+    /// closed (code 1008) and its backlog dropped; its client's reconnection and full first frame
+    /// repair what it missed.
+    pub max_backlog_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -153,6 +202,10 @@ impl Default for ServerConfig {
             faults: FaultConfig::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            max_backlog_bytes: DEFAULT_MAX_BACKLOG_BYTES,
         }
     }
 }
@@ -211,6 +264,20 @@ impl ServerConfig {
         self.max_connections = limit;
         self
     }
+
+    /// Sets [`Self::idle_timeout`], [`Self::read_timeout`] and [`Self::write_timeout`].
+    pub fn with_timeouts(mut self, idle: Duration, read: Duration, write: Duration) -> Self {
+        self.idle_timeout = idle;
+        self.read_timeout = read;
+        self.write_timeout = write;
+        self
+    }
+
+    /// Sets [`Self::max_backlog_bytes`].
+    pub fn with_max_backlog_bytes(mut self, limit: usize) -> Self {
+        self.max_backlog_bytes = limit;
+        self
+    }
 }
 
 /// One request as the server received it, for tests to check what a client sent.
@@ -237,12 +304,80 @@ impl RecordedRequest {
     }
 }
 
-/// A live connection, as `stop` and `drop_websockets` need to reach it from other threads.
+/// A live connection, as `stop`, `drop_websockets` and the accept thread need to reach it from other
+/// threads.
 struct Conn {
     /// A clone of the socket, to shut it down.
     stream: TcpStream,
     /// Set once the connection became a WebSocket.
     websocket: Option<Arc<WsControl>>,
+    activity: Arc<Activity>,
+}
+
+/// What a connection's thread is doing, so that the accept thread can choose a connection to give up
+/// when every slot is taken: one that waits for a request (idle, or still receiving one), never one that
+/// is answering.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    /// [`BUSY`], [`EVICTED`], or the time (ms since the server started, plus one) since which the
+    /// connection has been waiting for a request.
+    state: AtomicU64,
+    /// Whether the connection has completed a request: those that never did are given up first.
+    served: AtomicBool,
+}
+
+const BUSY: u64 = 0;
+const EVICTED: u64 = u64::MAX;
+
+impl Activity {
+    fn new(now: u64) -> Self {
+        Activity {
+            state: AtomicU64::new(now + 1),
+            served: AtomicBool::new(false),
+        }
+    }
+
+    /// The connection waits for (or receives) a request from now on.
+    pub(crate) fn waiting(&self, shared: &Shared) {
+        let _ = self
+            .state
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
+                (state != EVICTED).then(|| shared.clock() + 1)
+            });
+    }
+
+    /// A whole request has arrived: the connection is busy answering it. `false` when the accept thread
+    /// gave the connection up first (its socket is shut down; the request must not be answered).
+    pub(crate) fn busy(&self) -> bool {
+        let busy = self
+            .state
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
+                (state != EVICTED).then_some(BUSY)
+            })
+            .is_ok();
+        if busy {
+            self.served.store(true, Ordering::Relaxed);
+        }
+        busy
+    }
+
+    /// How eager the accept thread is to give this connection up: `None` while busy; else connections
+    /// that never completed a request first, then the longest waiting.
+    fn eviction_rank(&self) -> Option<(bool, u64)> {
+        match self.state.load(Ordering::SeqCst) {
+            BUSY | EVICTED => None,
+            since => Some((self.served.load(Ordering::Relaxed), since)),
+        }
+    }
+
+    /// Marks the connection given up, unless it turned busy meanwhile.
+    fn evict(&self) -> bool {
+        self.state
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
+                (state != BUSY && state != EVICTED).then_some(EVICTED)
+            })
+            .is_ok()
+    }
 }
 
 /// What the connection threads share with the [`Server`].
@@ -252,6 +387,10 @@ pub(crate) struct Shared {
     api_key_header: String,
     version: String,
     max_body_bytes: u64,
+    limits: http::Limits,
+    write_timeout: Duration,
+    max_backlog_bytes: usize,
+    started: Instant,
     rng_seed: u64,
     store: Store,
     faults: Faults,
@@ -266,6 +405,11 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn stopping(&self) -> bool {
         self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Milliseconds since the server started.
+    fn clock(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 2)
     }
 
     /// Sleeps for `delay` in short steps; `false` when the server began to stop meanwhile.
@@ -299,6 +443,13 @@ impl Shared {
             log.pop_front();
         }
         log.push_back(request);
+    }
+
+    /// The activity record of a connection (a fresh one if it is no longer registered).
+    pub(crate) fn activity(&self, conn_id: u64) -> Arc<Activity> {
+        lock(&self.conns)
+            .get(&conn_id)
+            .map_or_else(|| Arc::new(Activity::new(0)), |conn| conn.activity.clone())
     }
 
     /// Marks a connection as a WebSocket and returns the control `drop_websockets` reaches it through.
@@ -348,8 +499,8 @@ impl Server {
     /// Binds 127.0.0.1 on the configured port, seeds the store and starts accepting connections.
     ///
     /// # Errors
-    /// The port cannot be bound (in use, or not allowed), the header name is not a valid HTTP token, or a
-    /// thread cannot be started.
+    /// The port cannot be bound (in use, or not allowed; the message names the address), the header name
+    /// is not a valid HTTP token, or a thread cannot be started.
     pub fn start(config: ServerConfig) -> io::Result<Server> {
         let header_is_token = !config.api_key_header.is_empty()
             && config
@@ -365,7 +516,12 @@ impl Server {
                 ),
             ));
         }
-        let listener = TcpListener::bind(("127.0.0.1", config.port))?;
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot listen on 127.0.0.1:{}: {error}", config.port),
+            )
+        })?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             number: SERVER_NUMBER.fetch_add(1, Ordering::Relaxed),
@@ -373,6 +529,13 @@ impl Server {
             api_key_header: config.api_key_header,
             version: config.version,
             max_body_bytes: config.max_body_bytes,
+            limits: http::Limits {
+                idle: config.idle_timeout.max(Duration::from_millis(1)),
+                read: config.read_timeout.max(Duration::from_millis(1)),
+            },
+            write_timeout: config.write_timeout.max(Duration::from_millis(1)),
+            max_backlog_bytes: config.max_backlog_bytes,
+            started: Instant::now(),
             rng_seed: config.rng_seed,
             store: Store::default(),
             faults: Faults::new(config.faults),
@@ -535,6 +698,14 @@ impl Drop for Server {
     }
 }
 
+/// Not part of the API: the way in for the fuzz target of the request parser (`fuzz/`). Reads requests
+/// from `bytes` as one connection would receive them (bodies up to 1 MiB) and returns how many were read
+/// whole; it must never panic, hang or allocate far beyond `bytes.len()`, whatever the bytes.
+#[doc(hidden)]
+pub fn fuzz_read_requests(bytes: &[u8]) -> usize {
+    http::read_requests(bytes, 1 << 20)
+}
+
 /// Wakes the accept thread blocked in `accept`: by connecting to it, and on Linux also by shutting the
 /// listening socket down (which makes a blocked `accept` fail), in case the connect cannot be made.
 #[allow(unsafe_code)] // libc::shutdown on a descriptor the listener owns.
@@ -571,7 +742,7 @@ fn accept_loop(shared: &Arc<Shared>, listener: TcpListener, max_connections: usi
         };
         shared.accepted.fetch_add(1, Ordering::Relaxed);
         reap_finished(shared);
-        if lock(&shared.conns).len() >= max_connections {
+        if lock(&shared.conns).len() >= max_connections && !evict_one(shared) {
             refuse_busy(stream);
             continue;
         }
@@ -585,6 +756,7 @@ fn accept_loop(shared: &Arc<Shared>, listener: TcpListener, max_connections: usi
             Conn {
                 stream: registered,
                 websocket: None,
+                activity: Arc::new(Activity::new(shared.clock())),
             },
         );
         let thread_shared = shared.clone();
@@ -606,6 +778,30 @@ fn accept_loop(shared: &Arc<Shared>, listener: TcpListener, max_connections: usi
                 }
             }
         }
+    }
+}
+
+/// Gives up the connection that waits for a request and is least worth keeping (see
+/// [`Activity::eviction_rank`]) to make room for a new one; `false` when every connection is busy.
+fn evict_one(shared: &Shared) -> bool {
+    let mut conns = lock(&shared.conns);
+    loop {
+        let victim = conns
+            .iter()
+            .filter_map(|(id, conn)| conn.activity.eviction_rank().map(|rank| (rank, *id)))
+            .min();
+        let Some((_, id)) = victim else {
+            return false;
+        };
+        let Some(conn) = conns.remove(&id) else {
+            return false;
+        };
+        // It may have turned busy since it was ranked; then it stays, and the next one is tried.
+        if conn.activity.evict() {
+            let _ = conn.stream.shutdown(Shutdown::Both);
+            return true;
+        }
+        conns.insert(id, conn);
     }
 }
 

@@ -3,11 +3,12 @@
 use std::io::Write as _;
 use std::net::TcpStream;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::http::{self, Body, Connection, Framing, ReadError, RequestHead, Response};
 use super::store::Hit;
-use super::{seed, websocket, Shared};
+use super::{raw, seed, websocket, Shared};
 
 /// `similarity` of a match whose letters' case differs from the query.
 const CASE_INSENSITIVE_SIMILARITY: f64 = 0.8;
@@ -18,11 +19,17 @@ pub(crate) fn serve_connection(shared: &Shared, conn_id: u64, stream: TcpStream)
     // Answers are written head first and then (for large ones) the body; without this the second write
     // could wait for the client's delayed ACK.
     let _ = stream.set_nodelay(true);
-    let mut conn = Connection::new(stream);
+    // A client that does not read cannot hold this thread in a write for longer than this.
+    if stream.set_write_timeout(Some(shared.write_timeout)).is_err() {
+        return;
+    }
+    let activity = shared.activity(conn_id);
+    let mut conn = Connection::new(stream, shared.limits);
     while !shared.stopping() {
+        activity.waiting(shared);
         let head = match conn.read_head() {
             Ok(head) => head,
-            Err(ReadError::Closed | ReadError::Io) => return,
+            Err(ReadError::Closed | ReadError::Io | ReadError::Idle) => return,
             Err(error) => return refuse(&mut conn, error),
         };
         let framing = match http::framing(&head, shared.max_body_bytes) {
@@ -46,12 +53,17 @@ pub(crate) fn serve_connection(shared: &Shared, conn_id: u64, stream: TcpStream)
                 return refuse(&mut conn, error);
             }
         };
+        // From here on the request is answered; unless the accept thread gave the connection up first.
+        if !activity.busy() {
+            return;
+        }
         shared.record(&head, body.len());
         if !shared.pause(shared.faults.delay()) {
             return;
         }
         match respond(shared, &head, &body) {
             Outcome::Answer(response) => {
+                drop(body);
                 let keep_alive = head.keep_alive() && !response.close;
                 let head_only = head.method == "HEAD";
                 if http::write_response(&mut conn.stream, &response, head_only, keep_alive).is_err()
@@ -73,7 +85,8 @@ fn refuse(conn: &mut Connection, error: ReadError) {
         ReadError::HeadTooLarge => Response::text(431, "request head too large"),
         ReadError::BodyTooLarge => Response::text(413, "request body too large"),
         ReadError::Unsupported(message) => Response::text(501, message),
-        ReadError::Closed | ReadError::Io => return,
+        ReadError::Timeout => Response::text(408, "the request did not arrive in time"),
+        ReadError::Closed | ReadError::Io | ReadError::Idle => return,
     };
     let _ = http::write_response(&mut conn.stream, &response.closing(), false, false);
     let _ = conn.stream.shutdown(std::net::Shutdown::Write);
@@ -268,125 +281,184 @@ fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 
 /// `POST /messages/create`: checks the SeededConversationMessage's required fields, keeps every field it
 /// has (unknown ones too), and adds the id, the timestamps and the schema a server assigns.
+///
+/// The seed is read member by member, each value kept as the raw JSON text it came in ([`raw`]): a seed
+/// of many megabytes costs a small multiple of its size, whatever its shape.
 fn create(shared: &Shared, body: &[u8], transferables: bool) -> Response {
-    let mut message = match json_object(body, "SeededConversationMessage") {
-        Ok(object) => object,
-        Err(response) => return response,
+    let model = "SeededConversationMessage";
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(error) => return internal(format!("request body is not a {model}: {error}")),
     };
-    match field(&message, "role") {
-        None => return internal("SeededConversationMessage is missing the required field `role`"),
-        Some(Value::String(_)) => {}
-        Some(other) => return internal(format!("`role` must be a string, got {}", kind(other))),
+    let whole: &RawValue = match serde_json::from_str(text) {
+        Ok(whole) => whole,
+        Err(error) => return internal(format!("request body is not a {model}: invalid JSON: {error}")),
+    };
+    if raw::kind(whole) != "an object" {
+        return internal(format!(
+            "request body is not a {model}: expected a JSON object, got {}",
+            raw::kind(whole)
+        ));
     }
-    match field(&message, "fragment") {
+    // What the server assigns, written first so that the members below may borrow it.
+    let now = to_raw(&seed::now_timestamp());
+    let id = seed::fresh_uuid();
+    let id_raw = to_raw(&Value::from(id.as_str()));
+    let schema = to_raw(&seed::embedded_schema());
+    let Ok(mut message) = raw::members(whole.get()) else {
+        return internal(format!("request body is not a {model}: expected a JSON object"));
+    };
+    match raw::field(&message, "role") {
+        None => return internal("SeededConversationMessage is missing the required field `role`"),
+        Some(role) if raw::kind(role) == "a string" => {}
+        Some(other) => return internal(format!("`role` must be a string, got {}", raw::kind(other))),
+    }
+    match raw::field(&message, "fragment") {
         None => return internal("SeededConversationMessage is missing the required field `fragment`"),
-        Some(Value::Object(_)) => {}
+        Some(fragment) if raw::kind(fragment) == "an object" => {}
         Some(other) => {
             return internal(format!(
                 "`fragment` must be a FragmentFormat object, got {}",
-                kind(other)
+                raw::kind(other)
             ))
         }
     }
-    match field(&message, "conversation") {
+    match raw::field(&message, "conversation") {
         None => {
             return internal(
                 "SeededConversationMessage has no `conversation`: a message must belong to a conversation",
             )
         }
-        Some(Value::Object(conversation)) => {
-            if !conversation.get("id").is_some_and(Value::is_string) {
+        Some(conversation) if raw::kind(conversation) == "an object" => {
+            let has_id = raw::members(conversation.get()).is_ok_and(|conversation| {
+                conversation
+                    .get("id")
+                    .is_some_and(|id| raw::kind(id) == "a string")
+            });
+            if !has_id {
                 return internal("`conversation` (a ReferencedConversation) is missing its string `id`");
             }
         }
         Some(other) => {
             return internal(format!(
                 "`conversation` must be a ReferencedConversation object, got {}",
-                kind(other)
+                raw::kind(other)
             ))
         }
     }
-    let now = seed::now_timestamp();
-    match field(&message, "created") {
+    match raw::field(&message, "created") {
         // A seed may date its message (when importing, say): keep that date.
-        Some(Value::Object(created)) if created.get("value").is_some_and(Value::is_string) => {}
+        Some(created) if has_string_value(created) => {}
         Some(_) => return internal("`created` must be a GroupedTimestamp with a string `value`"),
         None => {
-            message.insert("created".into(), now.clone());
+            message.insert("created".into(), &now);
         }
     }
-    message.insert("updated".into(), now);
-    message.insert("id".into(), Value::from(seed::fresh_uuid()));
-    if field(&message, "schema").is_none() {
-        message.insert("schema".into(), seed::embedded_schema());
+    message.insert("updated".into(), &now);
+    message.insert("id".into(), &id_raw);
+    if raw::field(&message, "schema").is_none() {
+        message.insert("schema".into(), &schema);
     }
-    let (_, full, light) = shared.store.insert(Value::Object(message));
+    let stored = raw::to_text(&message);
+    drop(message);
+    let (_, full, light) = shared.store.insert_text(id, stored);
     Response::json(Body::Text(if transferables { full } else { light }))
-}
-
-/// Checks that `object[key]` is a string (`model` names the object in the error).
-fn required_string<'a>(object: &'a Map<String, Value>, key: &str, model: &str) -> Result<&'a str, Response> {
-    match field(object, key) {
-        None => Err(internal(format!("{model} is missing the required field `{key}`"))),
-        Some(Value::String(text)) => Ok(text),
-        Some(other) => Err(internal(format!("`{key}` must be a string, got {}", kind(other)))),
-    }
-}
-
-/// Checks that `object[key]` is an object whose `inner` is a string: a GroupedTimestamp (`value`) or a
-/// Referenced… (`id`), named `model` in the error.
-fn required_object_with(
-    object: &Map<String, Value>,
-    key: &str,
-    inner: &str,
-    model: &str,
-) -> Result<(), Response> {
-    match field(object, key) {
-        None => Err(internal(format!(
-            "ConversationMessage is missing the required field `{key}`"
-        ))),
-        Some(Value::Object(nested)) if nested.get(inner).is_some_and(Value::is_string) => Ok(()),
-        Some(_) => Err(internal(format!(
-            "`{key}` must be a {model} object with a string `{inner}`"
-        ))),
-    }
 }
 
 /// `POST /message/update`: the body must be a whole ConversationMessage (its required fields present
 /// with their types) whose id is stored. The stored `id`, `created` and `conversation` are kept,
 /// everything else is replaced with what was sent (keys no model knows included; keys not sent are
 /// gone), and `updated` becomes now. The stream announces the id (not as deleted).
+///
+/// Read member by member like a create ([`raw`]), so a large message costs a small multiple of its size.
 fn update(shared: &Shared, body: &[u8], transferables: bool) -> Response {
-    let mut message = match json_object(body, "ConversationMessage") {
-        Ok(object) => object,
-        Err(response) => return response,
+    let model = "ConversationMessage";
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(error) => return internal(format!("request body is not a {model}: {error}")),
     };
-    let checked = required_string(&message, "id", "ConversationMessage")
-        .map(str::to_owned)
-        .and_then(|id| {
-            required_string(&message, "role", "ConversationMessage")?;
-            required_object_with(&message, "created", "value", "GroupedTimestamp")?;
-            required_object_with(&message, "updated", "value", "GroupedTimestamp")?;
-            required_object_with(&message, "conversation", "id", "ReferencedConversation")?;
-            Ok(id)
-        });
-    let id = match checked {
-        Ok(id) => id,
-        Err(response) => return response,
+    let whole: &RawValue = match serde_json::from_str(text) {
+        Ok(whole) => whole,
+        Err(error) => return internal(format!("request body is not a {model}: invalid JSON: {error}")),
     };
-    let Some(stored) = shared.store.get(&id) else {
-        return internal(format!("no conversation message with id {id:?}"));
+    if raw::kind(whole) != "an object" {
+        return internal(format!(
+            "request body is not a {model}: expected a JSON object, got {}",
+            raw::kind(whole)
+        ));
+    }
+    let Ok(sent) = raw::members(whole.get()) else {
+        return internal(format!("request body is not a {model}: expected a JSON object"));
     };
-    for key in ["id", "created", "conversation"] {
-        if let Some(value) = stored.get(key) {
-            message.insert(key.into(), value.clone());
+    let id = match raw::field(&sent, "id").map(|id| serde_json::from_str::<String>(id.get()).map_err(|_| id))
+    {
+        None => return internal("ConversationMessage is missing the required field `id`"),
+        Some(Ok(id)) => id,
+        Some(Err(other)) => return internal(format!("`id` must be a string, got {}", raw::kind(other))),
+    };
+    match raw::field(&sent, "role") {
+        None => return internal("ConversationMessage is missing the required field `role`"),
+        Some(role) if raw::kind(role) == "a string" => {}
+        Some(other) => return internal(format!("`role` must be a string, got {}", raw::kind(other))),
+    }
+    for (key, inner, what) in [
+        ("created", "value", "GroupedTimestamp"),
+        ("updated", "value", "GroupedTimestamp"),
+        ("conversation", "id", "ReferencedConversation"),
+    ] {
+        match raw::field(&sent, key) {
+            None => {
+                return internal(format!(
+                    "ConversationMessage is missing the required field `{key}`"
+                ))
+            }
+            Some(value) if has_string_member(value, inner) => {}
+            Some(_) => return internal(format!("`{key}` must be a {what} object with a string `{inner}`")),
         }
     }
-    message.insert("updated".into(), seed::now_timestamp());
-    match shared.store.replace(&id, &Value::Object(message)) {
+    // What is kept of the stored message, and the new time, outlive the members that borrow them.
+    let Some(stored) = shared.store.message_json(&id, true) else {
+        return internal(format!("no conversation message with id {id:?}"));
+    };
+    let now = to_raw(&seed::now_timestamp());
+    let Ok(kept) = raw::members(&stored) else {
+        return internal(format!(
+            "the stored message {id:?} is not a ConversationMessage object"
+        ));
+    };
+    let mut message = sent;
+    for key in ["id", "created", "conversation"] {
+        if let Some(value) = kept.get(key) {
+            message.insert(key.into(), value);
+        }
+    }
+    message.insert("updated".into(), &now);
+    let text = raw::to_text(&message);
+    drop(message);
+    match shared.store.replace_text(&id, text) {
         Some((full, light)) => Response::json(Body::Text(if transferables { full } else { light })),
         None => internal(format!("no conversation message with id {id:?}")),
     }
+}
+
+/// A value of ours as raw JSON text.
+fn to_raw(value: &Value) -> Box<RawValue> {
+    // A Value always writes as valid JSON.
+    RawValue::from_string(value.to_string()).expect("a Value writes valid JSON")
+}
+
+/// Whether `raw` is an object with a string `value` (a GroupedTimestamp, as far as a server checks).
+fn has_string_value(raw: &RawValue) -> bool {
+    has_string_member(raw, "value")
+}
+
+/// Whether `raw` is an object whose member `key` is a string.
+fn has_string_member(raw: &RawValue, key: &str) -> bool {
+    raw::members(raw.get()).is_ok_and(|object| {
+        object
+            .get(key)
+            .is_some_and(|value| raw::kind(value) == "a string")
+    })
 }
 
 /// One node of a search: what a SearchEngine or SearchEngines asks for.

@@ -9,16 +9,16 @@
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Value};
 
-use super::seed;
+use super::backlog::Backlog;
+use super::{raw, seed};
 
 /// The keys of `fragment.string` and `fragment.bytes` that hold content rather than metadata:
 /// `transferables=false` leaves them out.
-const HEAVY_KEYS: [&str; 4] = ["raw", "base64", "base64_url", "data_url"];
+pub(crate) const HEAVY_KEYS: [&str; 4] = ["raw", "base64", "base64_url", "data_url"];
 
 /// One stored message.
 struct Entry {
@@ -37,19 +37,22 @@ impl Entry {
     /// Serializes a message once. The id is given separately because a value stored as-is by a test need
     /// not be an object with an id.
     fn new(id: String, value: &Value) -> Entry {
-        let full: Arc<str> = value.to_string().into();
-        let light = without_heavy_content(value).map(|light| Arc::from(light.to_string()));
-        let text: Option<Box<str>> = value
-            .pointer("/fragment/string/raw")
-            .and_then(Value::as_str)
-            .map(Box::from);
-        let folded = text.as_deref().and_then(|text| {
-            let lower = text.to_lowercase();
-            (lower != text).then(|| lower.into_boxed_str())
-        });
+        Entry::from_text(id, value.to_string())
+    }
+
+    /// An entry for a message already written as JSON text. Its light form and its search text are read
+    /// from the text member by member (see [`raw`]), without a tree of values.
+    fn from_text(id: String, full: String) -> Entry {
+        let light = raw::without_heavy_content(&full).map(Arc::from);
+        let text = raw::fragment_text(&full).map(String::into_boxed_str);
+        // Only a text that lowercasing changes gets a lowercase copy; finding out allocates nothing.
+        let folded = text
+            .as_deref()
+            .filter(|text| text.chars().any(|c| !c.to_lowercase().eq([c])))
+            .map(|text| text.to_lowercase().into_boxed_str());
         Entry {
             id,
-            full,
+            full: full.into(),
             light,
             text,
             folded,
@@ -62,31 +65,6 @@ impl Entry {
             _ => &self.full,
         }
     }
-}
-
-/// A copy of `message` without the heavy fragment content, or `None` when it has none to leave out.
-pub(crate) fn without_heavy_content(message: &Value) -> Option<Value> {
-    let fragment = message.get("fragment")?.as_object()?;
-    let has_heavy = ["string", "bytes"].iter().any(|part| {
-        fragment
-            .get(*part)
-            .and_then(Value::as_object)
-            .is_some_and(|content| HEAVY_KEYS.iter().any(|key| content.contains_key(*key)))
-    });
-    if !has_heavy {
-        return None;
-    }
-    let mut light = message.clone();
-    if let Some(fragment) = light.get_mut("fragment").and_then(Value::as_object_mut) {
-        for part in ["string", "bytes"] {
-            if let Some(content) = fragment.get_mut(part).and_then(Value::as_object_mut) {
-                for key in HEAVY_KEYS {
-                    content.remove(key);
-                }
-            }
-        }
-    }
-    Some(light)
 }
 
 /// The StreamedIdentifiers frame for a list of message ids, each marked deleted or not.
@@ -114,14 +92,18 @@ pub(crate) struct Hit {
 struct Inner {
     /// The messages in insertion order; a deleted one leaves `None` behind until [`Inner::compact`], so
     /// that a delete does not shift (and re-index) every later message.
-    slots: Vec<Option<Entry>>,
+    slots: Vec<Option<Arc<Entry>>>,
     /// How many slots hold a message.
     live: usize,
     /// The slot of each message.
     positions: HashMap<String, usize>,
     snapshot_full: Option<Arc<Vec<u8>>>,
     snapshot_light: Option<Arc<Vec<u8>>>,
-    subscribers: Vec<Sender<Arc<str>>>,
+    /// The messages in store order as searches read them, built at most once between writes. A search
+    /// takes this (one reference count) under the lock and scans it without the lock, so that a long
+    /// search never keeps a writer waiting.
+    search_view: Option<Arc<[Arc<Entry>]>>,
+    subscribers: Vec<Arc<Backlog>>,
     /// How many realistic messages were seeded so far, so that more seeding continues the sequence
     /// instead of repeating ids.
     seeded: usize,
@@ -130,7 +112,7 @@ struct Inner {
 impl Inner {
     /// The messages in store order.
     fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.slots.iter().flatten()
+        self.slots.iter().flatten().map(|entry| &**entry)
     }
 
     /// Drops the empty slots once they are as many as the messages, so that deletes cost O(1)
@@ -150,21 +132,30 @@ impl Inner {
     fn invalidate(&mut self) {
         self.snapshot_full = None;
         self.snapshot_light = None;
+        self.search_view = None;
+    }
+
+    /// The messages in store order, shared with every search until the next write.
+    fn search_view(&mut self) -> Arc<[Arc<Entry>]> {
+        let slots = &self.slots;
+        self.search_view
+            .get_or_insert_with(|| slots.iter().flatten().cloned().collect())
+            .clone()
     }
 
     fn publish(&mut self, frame: Arc<str>) {
-        // A subscriber whose socket is gone has dropped its receiver; forget it on the way.
+        // A subscriber whose socket is gone, or that fell too far behind, is forgotten on the way.
         self.subscribers
-            .retain(|subscriber| subscriber.send(frame.clone()).is_ok());
+            .retain(|subscriber| subscriber.push(frame.clone()));
     }
 
     /// Appends an entry, or replaces the one with the same id where it stands.
     fn put(&mut self, entry: Entry) {
         match self.positions.get(&entry.id) {
-            Some(&position) => self.slots[position] = Some(entry),
+            Some(&position) => self.slots[position] = Some(Arc::new(entry)),
             None => {
                 self.positions.insert(entry.id.clone(), self.slots.len());
-                self.slots.push(Some(entry));
+                self.slots.push(Some(Arc::new(entry)));
                 self.live += 1;
             }
         }
@@ -204,6 +195,62 @@ impl Inner {
     }
 }
 
+/// Below this many messages, seeding stays on the calling thread: starting threads would cost more.
+const PARALLEL_SEED_MIN: usize = 64;
+
+/// The most threads seeding uses.
+const SEED_THREADS: usize = 8;
+
+/// The entries of the realistic messages `indices`, in order. Building them (generating, serializing
+/// twice, lowercasing) is what makes seeding slow, so large ranges are split over the cores, each thread
+/// building one contiguous part; every thread is joined before this returns.
+fn seeded_entries(indices: std::ops::Range<usize>, rng_seed: u64) -> Vec<Entry> {
+    let build = |range: std::ops::Range<usize>| -> Vec<Entry> {
+        range
+            .map(|index| {
+                let message = seed::realistic_message(index, rng_seed);
+                let id = message["id"].as_str().unwrap_or_default().to_owned();
+                Entry::new(id, &message)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(SEED_THREADS);
+    if indices.len() < PARALLEL_SEED_MIN || threads < 2 {
+        return build(indices);
+    }
+    let part = indices.len().div_ceil(threads);
+    let parts: Vec<std::ops::Range<usize>> = (indices.start..indices.end)
+        .step_by(part)
+        .map(|first| first..(first + part).min(indices.end))
+        .collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .iter()
+            .map(|range| {
+                let part = range.clone();
+                std::thread::Builder::new()
+                    .name("psrv-seed".to_owned())
+                    .spawn_scoped(scope, move || build(part))
+                    .map_err(|_| range.clone())
+            })
+            .collect();
+        let mut entries = Vec::with_capacity(indices.len());
+        for worker in workers {
+            // A part whose thread could not start is built here instead.
+            match worker {
+                Ok(handle) => match handle.join() {
+                    Ok(part) => entries.extend(part),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(range) => entries.extend(build(range)),
+            }
+        }
+        entries
+    })
+}
+
 /// The shared store of one server.
 #[derive(Default)]
 pub(crate) struct Store {
@@ -229,7 +276,17 @@ impl Store {
                 id
             }
         };
-        let entry = Entry::new(id.clone(), &message);
+        self.put_announced(Entry::new(id, &message))
+    }
+
+    /// Stores a message already written as JSON text (whose id is `id`) and announces it on the stream.
+    /// Returns the id and the stored JSON texts (full, light).
+    pub(crate) fn insert_text(&self, id: String, text: String) -> (String, Arc<str>, Arc<str>) {
+        self.put_announced(Entry::from_text(id, text))
+    }
+
+    fn put_announced(&self, entry: Entry) -> (String, Arc<str>, Arc<str>) {
+        let id = entry.id.clone();
         let full = entry.full.clone();
         let light = entry.json(false).clone();
         let mut inner = self.lock();
@@ -248,13 +305,7 @@ impl Store {
             inner.seeded += count;
             start
         };
-        let entries: Vec<Entry> = (start..start + count)
-            .map(|index| {
-                let message = seed::realistic_message(index, rng_seed);
-                let id = message["id"].as_str().unwrap_or_default().to_owned();
-                Entry::new(id, &message)
-            })
-            .collect();
+        let entries = seeded_entries(start..start + count, rng_seed);
         let ids: Vec<String> = entries.iter().map(|entry| entry.id.clone()).collect();
         let mut inner = self.lock();
         inner.slots.reserve(entries.len());
@@ -267,11 +318,12 @@ impl Store {
         ids
     }
 
-    /// Replaces the stored message `id` with `message` where it stands, and announces it on the stream
-    /// (not as deleted). Returns the new JSON texts (full, light), or `None` when no message has this id.
-    pub(crate) fn replace(&self, id: &str, message: &Value) -> Option<(Arc<str>, Arc<str>)> {
-        // Serialized before the lock is taken; a message deleted meanwhile is not brought back.
-        let entry = Entry::new(id.to_owned(), message);
+    /// Replaces the stored message `id` with `text` (a message written as JSON text) where it stands, and
+    /// announces it on the stream (not as deleted). Returns the new JSON texts (full, light), or `None`
+    /// when no message has this id.
+    pub(crate) fn replace_text(&self, id: &str, text: String) -> Option<(Arc<str>, Arc<str>)> {
+        // Built before the lock is taken; a message deleted meanwhile is not brought back.
+        let entry = Entry::from_text(id.to_owned(), text);
         let full = entry.full.clone();
         let light = entry.json(false).clone();
         let mut inner = self.lock();
@@ -309,7 +361,7 @@ impl Store {
     /// Removes every message, announcing them all as deleted in one frame.
     pub(crate) fn remove_all(&self) {
         let mut inner = self.lock();
-        let entries: Vec<Entry> = std::mem::take(&mut inner.slots).into_iter().flatten().collect();
+        let entries: Vec<Arc<Entry>> = std::mem::take(&mut inner.slots).into_iter().flatten().collect();
         inner.live = 0;
         inner.positions.clear();
         inner.invalidate();
@@ -340,11 +392,13 @@ impl Store {
 
     /// The SearchedConversationMessages body for the messages `matcher` accepts, given each message's
     /// fragment text and its lowercased form. Results are ordered by similarity (highest first), then by
-    /// store order.
+    /// store order. The store is not locked during the scan: it reads the messages as they were when it
+    /// began, while writers go on.
     pub(crate) fn search(&self, matcher: impl Fn(&str, &str) -> Option<Hit>, transferables: bool) -> Vec<u8> {
-        let inner = self.lock();
-        let mut hits: Vec<(&Entry, Hit)> = inner
-            .entries()
+        let view = self.lock().search_view();
+        let mut hits: Vec<(&Entry, Hit)> = view
+            .iter()
+            .map(|entry| &**entry)
             .filter_map(|entry| {
                 let text = entry.text.as_deref()?;
                 let folded = entry.folded.as_deref().unwrap_or(text);
@@ -379,19 +433,22 @@ impl Store {
         body
     }
 
-    /// Registers a WebSocket subscriber. Returns the first frame (every current message) and the channel
-    /// of later frames; both are taken under one lock so that no change is missed or sent twice.
-    pub(crate) fn subscribe(&self) -> (Arc<str>, Receiver<Arc<str>>) {
+    /// Registers a WebSocket subscriber whose later frames may take up to `backlog_limit` bytes while
+    /// they wait. Returns the first frame (every current message) and the backlog of later frames; both
+    /// are taken under one lock so that no change is missed or sent twice.
+    pub(crate) fn subscribe(&self, backlog_limit: usize) -> (Arc<str>, Arc<Backlog>) {
         let mut inner = self.lock();
         let first = identifiers_frame(inner.entries().map(|e| e.id.as_str()), false);
-        let (sender, receiver) = channel();
-        inner.subscribers.push(sender);
-        (first, receiver)
+        let backlog = Backlog::new(backlog_limit);
+        inner.subscribers.push(Arc::clone(&backlog));
+        (first, backlog)
     }
 
-    /// Forgets every subscriber, so that each WebSocket thread sees its channel close at once.
+    /// Forgets every subscriber and wakes each WebSocket thread at once: the server is stopping.
     pub(crate) fn close_subscribers(&self) {
-        self.lock().subscribers.clear();
+        for subscriber in std::mem::take(&mut self.lock().subscribers) {
+            subscriber.close();
+        }
     }
 
     pub(crate) fn ids(&self) -> Vec<String> {
@@ -410,6 +467,9 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::super::backlog::Next;
     use super::*;
 
     fn message(id: &str, text: &str) -> Value {
@@ -509,60 +569,78 @@ mod tests {
         let store = Store::default();
         store.insert(message("a", "one"));
         store.insert(message("b", "two"));
-        let (_, changes) = store.subscribe();
-        let (full, light) = store.replace("a", &message("a", "uno")).unwrap();
+        let (_, changes) = store.subscribe(1 << 20);
+        let (full, light) = store.replace_text("a", message("a", "uno").to_string()).unwrap();
         assert!(full.contains("uno") && !light.contains("uno"));
         assert_eq!(store.ids(), ["a", "b"]);
         assert_eq!(store.message_json("a", true).unwrap(), full);
         assert_eq!(store.message_json("a", false).unwrap(), light);
         assert_eq!(
-            &*changes.try_recv().unwrap(),
-            r#"{"iterable":[{"conversationMessage":{"id":"a"}}]}"#
+            changes.next(Duration::ZERO),
+            Next::Frame(r#"{"iterable":[{"conversationMessage":{"id":"a"}}]}"#.into())
         );
         assert!(store.delete("a"));
-        let _deleted = changes.try_recv().unwrap();
-        assert_eq!(store.replace("a", &message("a", "zombie")), None);
+        assert!(matches!(changes.next(Duration::ZERO), Next::Frame(_)));
+        assert_eq!(store.replace_text("a", message("a", "zombie").to_string()), None);
         assert_eq!(store.message_json("a", true), None);
-        assert!(
-            changes.try_recv().is_err(),
+        assert_eq!(
+            changes.next(Duration::ZERO),
+            Next::Nothing,
             "nothing announced for a refused replace"
         );
         assert_eq!(store.ids(), ["b"]);
     }
 
     #[test]
+    fn seeding_in_parallel_keeps_the_sequence_and_continues_it() {
+        let store = Store::default();
+        let count = PARALLEL_SEED_MIN * 3 + 5;
+        let first = store.seed_realistic(count, 11);
+        let more = store.seed_realistic(7, 11);
+        let expected: Vec<Value> = (0..count + 7)
+            .map(|index| seed::realistic_message(index, 11))
+            .collect();
+        let ids: Vec<&str> = expected.iter().map(|m| m["id"].as_str().unwrap()).collect();
+        assert_eq!(first, ids[..count]);
+        assert_eq!(more, ids[count..]);
+        assert_eq!(store.ids(), ids);
+        for index in [0, PARALLEL_SEED_MIN, count - 1, count + 6] {
+            assert_eq!(store.get(ids[index]).as_ref(), Some(&expected[index]));
+        }
+    }
+
+    #[test]
     fn subscribers_get_first_frame_then_changes() {
         let store = Store::default();
         store.insert(message("a", "x"));
-        let (first, changes) = store.subscribe();
+        let (first, changes) = store.subscribe(1 << 20);
         assert_eq!(&*first, r#"{"iterable":[{"conversationMessage":{"id":"a"}}]}"#);
         store.insert(message("b", "y"));
         store.delete("a");
-        assert_eq!(
-            &*changes.try_recv().unwrap(),
-            r#"{"iterable":[{"conversationMessage":{"id":"b"}}]}"#
-        );
-        let deleted: Value = serde_json::from_str(&changes.try_recv().unwrap()).unwrap();
+        let next = || match changes.next(Duration::ZERO) {
+            Next::Frame(frame) => frame,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(&*next(), r#"{"iterable":[{"conversationMessage":{"id":"b"}}]}"#);
+        let deleted: Value = serde_json::from_str(&next()).unwrap();
         assert_eq!(
             deleted,
             json!({"iterable": [{"conversationMessage": {"id": "a"}, "deleted": true}]})
         );
         store.close_subscribers();
-        assert!(changes.recv().is_err());
+        assert_eq!(changes.next(Duration::ZERO), Next::Closed);
     }
 
     #[test]
-    fn heavy_content_is_left_out_only_where_present() {
-        let plain = json!({"id": "x", "fragment": {"metadata": {"ext": "md"}}});
-        assert_eq!(without_heavy_content(&plain), None);
-        let heavy = json!({"id": "x", "fragment": {
-            "string": {"raw": "t", "base64": "dA==", "schema": {"migration": 0, "semantic": "UNKNOWN"}},
-            "bytes": {"raw": [1, 2], "data_url": [3]}, "x_extra": 1}});
-        let light = without_heavy_content(&heavy).unwrap();
-        assert_eq!(
-            light,
-            json!({"id": "x", "fragment": {"string": {"schema": {"migration": 0, "semantic": "UNKNOWN"}},
-                   "bytes": {}, "x_extra": 1}})
-        );
+    fn a_subscriber_that_falls_behind_is_forgotten() {
+        let store = Store::default();
+        let (_, slow) = store.subscribe(200);
+        let (_, fast) = store.subscribe(1 << 20);
+        for n in 0..20 {
+            store.insert(message(&format!("message-{n}"), "x"));
+        }
+        assert_eq!(slow.next(Duration::ZERO), Next::Behind);
+        assert_eq!(store.lock().subscribers.len(), 1);
+        assert!(matches!(fast.next(Duration::ZERO), Next::Frame(_)));
     }
 }

@@ -767,19 +767,33 @@ fn malformed_requests_get_4xx_and_the_server_lives_on() {
 }
 
 #[test]
-fn connections_over_the_limit_get_503() {
+fn connections_over_the_limit_take_the_place_of_idle_ones_or_get_503() {
     let server = start(ServerConfig::default().with_max_connections(2));
-    let first = connect(&server);
-    let second = connect(&server);
+    // Two connections that never send a request: a third takes the place of the older one.
+    let mut first = connect(&server);
+    let _second = connect(&server);
     wait_until("two registered connections", || {
         lock(&server.shared.conns).len() == 2
     });
+    assert_eq!(get(&server, "/.well-known/health").status, 200);
+    first.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(
+        first.read(&mut [0u8; 16]).unwrap_or(0),
+        0,
+        "the idle one was closed"
+    );
+    // Two WebSockets are busy for good: nothing can be given up for a third connection.
+    let _streams = (
+        ws_connect(&server, None).unwrap(),
+        ws_connect(&server, None).unwrap(),
+    );
+    wait_until("two WebSockets", || server.websocket_count() == 2);
     let mut third = connect(&server);
     let mut answer = String::new();
     third.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
-    drop((first, second));
-    wait_until("connections closed", || lock(&server.shared.conns).is_empty());
+    drop(_streams);
+    wait_until("WebSockets closed", || server.websocket_count() == 0);
     assert_eq!(get(&server, "/.well-known/health").status, 200);
     server.stop();
 }
@@ -970,6 +984,12 @@ fn stop_is_prompt_with_clients_connected_and_frees_the_port() {
     assert_eq!(get(&again, "/.well-known/health").status, 200);
     let taken = Server::start(ServerConfig::default().with_port(port)).unwrap_err();
     assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+    assert!(
+        taken
+            .to_string()
+            .starts_with(&format!("cannot listen on 127.0.0.1:{port}: ")),
+        "{taken}"
+    );
     again.stop();
 }
 

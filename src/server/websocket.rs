@@ -11,7 +11,7 @@
 use std::io::{self, Write as _};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tungstenite::handshake::derive_accept_key;
@@ -19,6 +19,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocket};
 use tungstenite::{Error as WsError, Message};
 
+use super::backlog::{Backlog, Next};
 use super::faults::DropMode;
 use super::http::{self, Connection, RequestHead, Response};
 use super::Shared;
@@ -93,7 +94,7 @@ pub(crate) fn serve(shared: &Shared, conn_id: u64, mut conn: Connection, head: &
     let key = head.header("sec-websocket-key").unwrap_or_default().trim_ascii();
     let control = shared.register_websocket(conn_id);
     // Subscribe before answering, so that every change after the first frame's list reaches this socket.
-    let (first, changes) = shared.store.subscribe();
+    let (first, changes) = shared.store.subscribe(shared.max_backlog_bytes);
     let answer = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n\r\n",
@@ -116,6 +117,18 @@ pub(crate) fn serve(shared: &Shared, conn_id: u64, mut conn: Connection, head: &
         End::Drop(DropMode::Close) => socket.close("injected fault: WebSocket dropped", CLOSE_WAIT_DROP),
         End::Drop(DropMode::Cut) | End::Gone => {}
         End::Stopping => socket.close("server stopping", CLOSE_WAIT_STOP),
+        End::Behind => {
+            // The client is not reading: the Close frame gets a short chance, the reply none.
+            let _ = socket
+                .ws
+                .get_ref()
+                .set_write_timeout(Some(Duration::from_millis(100)));
+            socket.close_with(
+                CloseCode::Policy,
+                "too far behind: reconnect for a full frame",
+                Duration::ZERO,
+            );
+        }
     }
     let _ = socket.ws.get_ref().shutdown(Shutdown::Both);
 }
@@ -128,6 +141,8 @@ enum End {
     Stopping,
     /// The client closed or the socket failed: nothing left to say.
     Gone,
+    /// The client fell more than the backlog limit behind.
+    Behind,
 }
 
 struct StreamSocket {
@@ -146,13 +161,7 @@ impl StreamSocket {
         }
     }
 
-    fn run(
-        &mut self,
-        shared: &Shared,
-        control: &WsControl,
-        first: std::sync::Arc<str>,
-        changes: &std::sync::mpsc::Receiver<std::sync::Arc<str>>,
-    ) -> End {
+    fn run(&mut self, shared: &Shared, control: &WsControl, first: Arc<str>, changes: &Backlog) -> End {
         if let Err(end) = self.send(shared, &first) {
             return end;
         }
@@ -163,15 +172,15 @@ impl StreamSocket {
             if let Some(mode) = control.take_drop() {
                 return End::Drop(mode);
             }
-            match changes.recv_timeout(SEND_TICK) {
-                Ok(frame) => {
+            match changes.next(SEND_TICK) {
+                Next::Frame(frame) => {
                     if let Err(end) = self.send(shared, &frame) {
                         return end;
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                // The store forgets its subscribers only when the server stops.
-                Err(RecvTimeoutError::Disconnected) => return End::Stopping,
+                Next::Nothing => {}
+                Next::Behind => return End::Behind,
+                Next::Closed => return End::Stopping,
             }
             if let Err(end) = self.read_available() {
                 return end;
@@ -217,8 +226,13 @@ impl StreamSocket {
     /// Sends a Close frame (1001, going away) and waits up to `wait` for the client's reply, so that the
     /// client sees a complete closing handshake rather than a reset.
     fn close(&mut self, reason: &'static str, wait: Duration) {
+        self.close_with(CloseCode::Away, reason, wait);
+    }
+
+    /// Sends a Close frame with `code` and waits up to `wait` for the client's reply.
+    fn close_with(&mut self, code: CloseCode, reason: &'static str, wait: Duration) {
         let frame = CloseFrame {
-            code: CloseCode::Away,
+            code,
             reason: reason.into(),
         };
         if self.ws.close(Some(frame)).is_err() {

@@ -1,6 +1,11 @@
 //! One WebSocket connection to the identifier stream: dialing within the connect timeout, the upgrade,
 //! and reads that keep the connection's liveness (pings on a quiet connection, an idle limit).
+//!
+//! Every blocking step has a bound: the dial (the connect timeout), the whole upgrade (the connect
+//! timeout again, however slowly the answer drips in), and every read ([`Timed`] gives each socket read
+//! only the time left before the read's deadline, however many socket reads one WebSocket message takes).
 
+use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -11,7 +16,7 @@ use tungstenite::Message;
 
 use crate::client::Client;
 use crate::config::StreamConfig;
-use crate::error::{Error, Result};
+use crate::error::{clip, Error, Result};
 use crate::models::StreamedIdentifiers;
 use crate::operation::MESSAGES_STREAM_IDENTIFIERS;
 use crate::url::{websocket_authority, websocket_url};
@@ -31,20 +36,94 @@ pub(super) enum Read {
     Closed,
 }
 
+/// The TCP stream under a WebSocket, with a deadline that bounds every read of it.
+///
+/// A socket read timeout alone bounds one `read` call, but one WebSocket message (or the upgrade answer)
+/// may take any number of them: a server that drips its bytes just inside the timeout would hold the
+/// reader for as long as it likes. Here each socket read waits at most until the deadline, and once the
+/// deadline has passed only one read that does not wait at all is still tried (so that a `try_next` sees
+/// what has already arrived); after it, reads fail with `WouldBlock`, which tungstenite treats as "no
+/// more yet" and resumes from on the next call.
+pub(super) struct Timed {
+    tcp: TcpStream,
+    deadline: Option<Instant>,
+    /// The one read allowed past the deadline has been made.
+    polled: bool,
+    nonblocking: bool,
+}
+
+impl Timed {
+    fn new(tcp: TcpStream) -> Self {
+        Timed {
+            tcp,
+            deadline: None,
+            polled: false,
+            nonblocking: false,
+        }
+    }
+
+    /// Bounds the reads from now on by `deadline`.
+    fn arm(&mut self, deadline: Instant) {
+        self.deadline = Some(deadline);
+        self.polled = false;
+    }
+
+    fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
+        if self.nonblocking != nonblocking {
+            self.tcp.set_nonblocking(nonblocking)?;
+            self.nonblocking = nonblocking;
+        }
+        Ok(())
+    }
+}
+
+impl io::Read for Timed {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let left = self
+            .deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        match left {
+            Some(left) if left.is_zero() => {
+                if std::mem::replace(&mut self.polled, true) {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                self.set_nonblocking(true)?;
+            }
+            left => {
+                self.set_nonblocking(false)?;
+                self.tcp.set_read_timeout(left)?;
+            }
+        }
+        io::Read::read(&mut self.tcp, buffer)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        // Writes block (each bounded by the socket's write timeout) even after a read that did not.
+        self.set_nonblocking(false)?;
+        self.tcp.write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
 /// One open WebSocket connection with its liveness bookkeeping.
 pub(super) struct Connection {
-    socket: WebSocket<TcpStream>,
+    socket: WebSocket<Timed>,
     pub(super) url: String,
     ping_interval: Duration,
     idle_timeout: Duration,
     last_heard: Instant,
     last_ping: Instant,
-    nonblocking: bool,
 }
 
 impl Connection {
     /// Dials the stream of the PiecesOS at `base_url` (within the connect timeout), lets `register` keep
-    /// a handle for shutdown (`false` aborts: a stop was requested), then upgrades.
+    /// a handle for shutdown (`false` aborts: a stop was requested), then upgrades, the whole upgrade
+    /// within the connect timeout too.
     pub(super) fn open(
         client: &Client,
         base_url: &str,
@@ -59,11 +138,12 @@ impl Connection {
             return Err(stopped(&url));
         }
         let socket_error = |err: std::io::Error| Error::websocket(&url, err.to_string(), Some(Box::new(err)));
-        // The handshake is bounded like a connect; afterwards reads are timed by `read` itself.
-        tcp.set_read_timeout(Some(connect_timeout))
-            .and_then(|()| tcp.set_write_timeout(Some(connect_timeout)))
+        // The whole handshake is bounded like a connect; afterwards reads are timed by `read` itself.
+        tcp.set_write_timeout(Some(connect_timeout))
             .and_then(|()| tcp.set_nodelay(true))
             .map_err(socket_error)?;
+        let mut timed = Timed::new(tcp);
+        timed.arm(Instant::now() + connect_timeout);
         let mut request = url
             .as_str()
             .into_client_request()
@@ -78,13 +158,14 @@ impl Connection {
                 _ => return Err(Error::websocket(&url, "the API key header cannot be sent", None)),
             }
         }
-        let (socket, _response) = tungstenite::client(request, tcp).map_err(|err| match err {
+        let (socket, _response) = tungstenite::client(request, timed).map_err(|err| match err {
             HandshakeError::Interrupted(_) => Error::Timeout {
                 url: url.clone(),
                 after: Some(connect_timeout),
             },
             HandshakeError::Failure(tungstenite::Error::Http(response)) => {
                 let status = response.status().as_u16();
+                // What arrived of the body with the head; an error keeps at most MAX_SERVER_TEXT_BYTES of it.
                 let body = response
                     .body()
                     .as_deref()
@@ -95,12 +176,11 @@ impl Connection {
                 } else {
                     ""
                 };
+                let reason = format!("the server refused the upgrade with HTTP {status}{meaning}: {body}");
                 Error::WebSocket {
                     url: url.clone(),
                     status: Some(status),
-                    reason: format!("the server refused the upgrade with HTTP {status}{meaning}: {body}")
-                        .trim_end_matches(": ")
-                        .to_owned(),
+                    reason: clip(reason.trim_end_matches(": ").to_owned()),
                     source: None,
                 }
             }
@@ -109,6 +189,7 @@ impl Connection {
         // A peer that stops reading must not hang a ping forever.
         socket
             .get_ref()
+            .tcp
             .set_write_timeout(Some(config.idle_timeout))
             .map_err(socket_error)?;
         let now = Instant::now();
@@ -119,7 +200,6 @@ impl Connection {
             idle_timeout: config.idle_timeout,
             last_heard: now,
             last_ping: now,
-            nonblocking: false,
         })
     }
 
@@ -151,7 +231,7 @@ impl Connection {
             if let Some(deadline) = deadline {
                 wake_at = wake_at.min(deadline);
             }
-            self.set_wait(wake_at.saturating_duration_since(now))?;
+            self.socket.get_mut().arm(wake_at);
             match self.socket.read() {
                 Ok(Message::Text(text)) => {
                     self.last_heard = Instant::now();
@@ -177,24 +257,6 @@ impl Connection {
         }
     }
 
-    /// Waits at most `wait` in the next read; zero means a read that does not block at all.
-    fn set_wait(&mut self, wait: Duration) -> Result<()> {
-        let tcp = self.socket.get_ref();
-        let result = if wait.is_zero() {
-            self.nonblocking = true;
-            tcp.set_nonblocking(true)
-        } else {
-            let was_nonblocking = std::mem::replace(&mut self.nonblocking, false);
-            let unblocked = if was_nonblocking {
-                tcp.set_nonblocking(false)
-            } else {
-                Ok(())
-            };
-            unblocked.and_then(|()| tcp.set_read_timeout(Some(wait)))
-        };
-        result.map_err(|err| Error::websocket(&self.url, err.to_string(), Some(Box::new(err))))
-    }
-
     fn decode(&self, frame: &[u8]) -> Result<StreamedIdentifiers> {
         serde_json::from_slice(frame).map_err(|err| Error::decode(MESSAGES_STREAM_IDENTIFIERS.name, err))
     }
@@ -214,6 +276,7 @@ impl Connection {
         let _ = self
             .socket
             .get_ref()
+            .tcp
             .set_write_timeout(Some(Duration::from_millis(100)));
         let _ = self.socket.close(None);
         let _ = self.socket.flush();

@@ -81,13 +81,18 @@ impl Sink for QueueSink {
 
 impl Client {
     /// Opens one connection to the identifier stream and returns it as a blocking [`IdentifierStream`].
+    /// The connection and the upgrade each take at most [`ClientConfig::connect_timeout`](crate::ClientConfig::connect_timeout);
+    /// a slower upgrade is an [`Error::Timeout`](crate::Error::Timeout).
     ///
     /// The first frame lists every current message; later frames carry what changed. An upgrade the
     /// server refuses is an [`Error::WebSocket`](crate::Error::WebSocket) with its HTTP status (404: this PiecesOS has no stream).
     pub fn stream_identifiers(&self) -> Result<IdentifierStream> {
         let base_url = self.base_url()?;
-        let connection = connection::Connection::open(self, &base_url, &self.config().stream, &|_| true)?;
-        Ok(IdentifierStream::new(connection))
+        let shared = subscription::Shared::new();
+        let connection = connection::Connection::open(self, &base_url, &self.config().stream, &|tcp| {
+            shared.register(tcp)
+        })?;
+        Ok(IdentifierStream::new(connection, shared))
     }
 
     /// Starts a subscription that calls `handler` on its own thread with every [`SubscriptionEvent`],

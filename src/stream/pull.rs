@@ -4,7 +4,7 @@
 
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::event::SubscriptionEvent;
 use super::subscription::{Stopper, Subscription};
@@ -62,10 +62,11 @@ impl PullSubscription {
         self.subscription.stopper()
     }
 
-    /// Takes the next event, waiting until `deadline` (`None`: as long as it takes).
+    /// Takes the next event, waiting until `deadline` (`None`: as long as it takes); for the C API.
+    #[cfg(feature = "capi")]
     pub(crate) fn pop(
         &self,
-        deadline: Option<Instant>,
+        deadline: Option<std::time::Instant>,
     ) -> std::result::Result<SubscriptionEvent, RecvTimeoutError> {
         self.queue.pop(deadline)
     }

@@ -15,8 +15,8 @@ use crate::client::Client;
 use crate::error::{panic_message, Error, Result};
 use crate::sync::{lock, wait_timeout_while};
 
-/// What `stop` and the subscription thread share.
-struct Shared {
+/// What `stop` and the subscription thread (or the reader of an identifier stream) share.
+pub(super) struct Shared {
     /// Also read without the lock, by the hot paths that only need to know.
     stop_requested: AtomicBool,
     state: Mutex<State>,
@@ -37,11 +37,24 @@ struct State {
 }
 
 impl Shared {
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(Shared {
+            stop_requested: AtomicBool::new(false),
+            state: Mutex::new(State {
+                stopped: false,
+                socket: None,
+            }),
+            wake: Condvar::new(),
+            thread_id: Mutex::new(None),
+            stop_hooks: Mutex::new(Vec::new()),
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
 
-    fn is_stopped(&self) -> bool {
+    pub(super) fn is_stopped(&self) -> bool {
         self.stop_requested.load(Ordering::Acquire)
     }
 
@@ -60,7 +73,7 @@ impl Shared {
     }
 
     /// Keeps a handle on a new connection's socket; `false` when a stop came first.
-    fn register(&self, socket: &TcpStream) -> bool {
+    pub(super) fn register(&self, socket: &TcpStream) -> bool {
         let mut state = self.lock();
         if state.stopped {
             return false;
@@ -95,11 +108,12 @@ impl std::fmt::Debug for Subscription {
     }
 }
 
-/// Stops a subscription from anywhere, its own handler included. Cheap to clone; see
-/// [`Subscription::stopper`].
+/// Stops a subscription (or an [`IdentifierStream`](super::IdentifierStream)) from anywhere, its own
+/// handler included. Cheap to clone; see [`Subscription::stopper`] and
+/// [`IdentifierStream::stopper`](super::IdentifierStream::stopper).
 #[derive(Clone)]
 pub struct Stopper {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Stopper {
@@ -112,20 +126,12 @@ impl Stopper {
     /// The stopper of a subscription about to be started with [`Subscription::start`].
     pub(crate) fn new() -> Self {
         Stopper {
-            shared: Arc::new(Shared {
-                stop_requested: AtomicBool::new(false),
-                state: Mutex::new(State {
-                    stopped: false,
-                    socket: None,
-                }),
-                wake: Condvar::new(),
-                thread_id: Mutex::new(None),
-                stop_hooks: Mutex::new(Vec::new()),
-            }),
+            shared: Shared::new(),
         }
     }
 
-    /// Asks the subscription to stop and returns at once; the thread then delivers `Closed` and ends.
+    /// Asks the subscription to stop and returns at once; the thread then delivers `Closed` and ends. For
+    /// an identifier stream, a read blocked on another thread returns at once, and the stream has ended.
     pub fn stop(&self) {
         self.shared.request_stop();
     }
@@ -263,7 +269,7 @@ fn run(client: Client, shared: Arc<Shared>, mut sink: impl Sink) {
             });
         let lost = match opened {
             Ok(mut connection) => {
-                backoff.reset();
+                let opened_at = Instant::now();
                 let url = connection.url.clone();
                 if let Err(error) = guarded(|| sink.deliver(SubscriptionEvent::Connected { url })) {
                     break SubscriptionEvent::Failed { error };
@@ -301,7 +307,24 @@ fn run(client: Client, shared: Arc<Shared>, mut sink: impl Sink) {
                 if shared.is_stopped() {
                     connection.close();
                 }
-                lost
+                match lost {
+                    Some(error) if !shared.is_stopped() => {
+                        // A connection proves healthy by delivering its full first frame and staying up
+                        // for the longest delay between attempts; only that starts the count (and the
+                        // delays) afresh. One lost sooner (a frame that does not decode, is not UTF-8 or
+                        // is over the size limit) is a failed attempt like a refused connection, so a
+                        // server that breaks every connection right after the upgrade can neither make
+                        // the subscription reconnect at full speed nor keep it from giving up.
+                        let healthy = !full && opened_at.elapsed() >= config.retry_max;
+                        if healthy {
+                            backoff.reset();
+                        } else if backoff.exhausted() {
+                            break SubscriptionEvent::Failed { error };
+                        }
+                        Some(error)
+                    }
+                    other => other,
+                }
             }
             Err(error) => {
                 // A stop that interrupted this attempt is a stop, not an attempt that failed.

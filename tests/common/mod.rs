@@ -6,6 +6,8 @@
 //! on Linux) that servers started on port 0, by these tests or by anything else, are given.
 #![allow(dead_code)] // each test crate uses its own part of this module
 
+pub mod counting;
+
 use std::hash::{BuildHasher, Hasher};
 use std::net::TcpListener;
 use std::sync::Mutex;

@@ -1,89 +1,43 @@
-// The C API from C++17: the header included twice (its include guard and extern "C" block must allow
-// it), every handle owned by a std::unique_ptr with a custom deleter, errors turned into exceptions at
-// the call site (never thrown through the library), a callback subscription and a pull subscription.
+// The C++ wrapper (include/pieces_os_client.hpp) against a stand-in PiecesOS: the header included twice
+// here and once more in second_unit.cpp (linked into the same program), RAII handles, std::string in and
+// out, pieces::Error with the status and the last-error JSON, callback subscriptions whose exceptions never
+// reach the library, and pull subscriptions iterated with a range-for loop.
 //
-// Usage: raii URL REFUSED_URL FAILING_URL (the last one is not used here)
-#include "pieces_os_client.h"
-#include "pieces_os_client.h"
+// Usage: raii URL REFUSED_URL FAILING_URL
+#include <pieces_os_client.hpp>
+#include "pieces_os_client.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
-namespace pieces {
-
-struct ClientDeleter {
-    void operator()(pieces_client *client) const noexcept { pieces_client_free(client); }
-};
-struct StringDeleter {
-    void operator()(char *text) const noexcept { pieces_string_free(text); }
-};
-struct SubscriptionDeleter {
-    void operator()(pieces_subscription *subscription) const noexcept { pieces_subscription_free(subscription); }
-};
-
-using Client = std::unique_ptr<pieces_client, ClientDeleter>;
-using String = std::unique_ptr<char, StringDeleter>;
-using Subscription = std::unique_ptr<pieces_subscription, SubscriptionDeleter>;
-
-class Error : public std::runtime_error {
-  public:
-    Error(pieces_status status, const char *detail)
-        : std::runtime_error(detail ? detail : "(no detail)"), status_(status) {}
-    pieces_status status() const noexcept { return status_; }
-
-  private:
-    pieces_status status_;
-};
-
-inline void check(pieces_status status) {
-    if (status != PIECES_STATUS_OK) throw Error(status, pieces_last_error_json());
-}
-
-inline Client make_client(const std::string &config) {
-    pieces_client *raw = nullptr;
-    check(pieces_client_new(config.c_str(), &raw));
-    return Client(raw);
-}
-
-// Takes ownership of a returned string and copies it into a std::string.
-inline std::string take(char *raw) {
-    String owned(raw);
-    return owned ? std::string(owned.get()) : std::string();
-}
-
-inline std::string snapshot(const Client &client) {
-    char *raw = nullptr;
-    check(pieces_messages_snapshot(client.get(), PIECES_TRANSFERABLES_EXCLUDE, &raw));
-    return take(raw);
-}
-
-inline std::string create(const Client &client, const std::string &seed) {
-    char *raw = nullptr;
-    check(pieces_messages_create(client.get(), seed.c_str(), PIECES_TRANSFERABLES_DEFAULT, &raw));
-    return take(raw);
-}
-
-}  // namespace pieces
+// Defined in second_unit.cpp, which includes the header too.
+std::string snapshot_from_second_unit(const pieces::Client &client);
 
 static std::atomic<int> passed{0}, failed{0};
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (cond) {                                                                   \
-            ++passed;                                                                 \
-        } else {                                                                      \
-            ++failed;                                                                 \
+#define CHECK(cond)                                                                       \
+    do {                                                                                  \
+        if (cond) {                                                                       \
+            ++passed;                                                                     \
+        } else {                                                                          \
+            ++failed;                                                                     \
             std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                             \
+        }                                                                                 \
     } while (0)
+
+static bool starts_with(const std::string &text, const char *prefix) { return text.rfind(prefix, 0) == 0; }
+
+static bool contains(const std::string &text, const std::string &part) { return text.find(part) != std::string::npos; }
 
 // The "id" at the top level of a message: the first "id" key at depth 1.
 static std::string top_level_id(const std::string &json) {
@@ -108,43 +62,200 @@ static std::string top_level_id(const std::string &json) {
     return std::string();
 }
 
-// What the callback subscription has seen, shared with the subscription thread.
+// What a callback subscription has seen, shared with the subscription thread.
 struct Seen {
     std::mutex lock;
     std::condition_variable changed;
-    int connected = 0, full = 0, closed = 0, freed = 0;
+    int events = 0, connected = 0, full = 0, closed = 0;
     std::string log;  // every event, so a change that arrives before its id is known is still found
+
+    void add(std::string_view event) {
+        std::lock_guard<std::mutex> guard(lock);
+        std::string text(event);
+        ++events;
+        if (starts_with(text, "{\"type\":\"connected\"")) ++connected;
+        if (contains(text, "\"full\":true")) ++full;
+        if (starts_with(text, "{\"type\":\"closed\"")) ++closed;
+        log += text;
+        changed.notify_all();
+    }
+
+    template <typename Predicate>
+    bool wait_for(Predicate predicate) {
+        std::unique_lock<std::mutex> guard(lock);
+        return changed.wait_for(guard, std::chrono::seconds(30), [&] { return predicate(*this); });
+    }
 };
 
-extern "C" {
-static void on_event(void *userdata, const char *event, size_t len) {
-    // Nothing may be thrown through the library: the whole body is noexcept in effect.
+static std::string seed(const char *text) {
+    return std::string("{\"role\": \"USER\", \"conversation\": {\"id\": \"cpp\"}, \"fragment\": {\"string\": "
+                       "{\"raw\": \"") +
+           text + "\"}}}";
+}
+
+static void errors_are_exceptions_with_status_and_json(const std::string &refused, const std::string &failing) {
     try {
-        auto *seen = static_cast<Seen *>(userdata);
-        std::string text(event, len);
-        std::lock_guard<std::mutex> guard(seen->lock);
-        if (text.rfind("{\"type\":\"connected\"", 0) == 0) ++seen->connected;
-        if (text.find("\"full\":true") != std::string::npos) ++seen->full;
-        if (text.rfind("{\"type\":\"closed\"", 0) == 0) ++seen->closed;
-        seen->log += text;
-        seen->changed.notify_all();
-    } catch (...) {
-        ++failed;
+        pieces::Client bad("{\"base_url\": 1}");
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_INVALID_JSON);
+        CHECK(contains(error.what(), "\"kind\":\"invalid_json\""));
+        CHECK(error.json() == error.what());
+    }
+    try {
+        pieces::Client unreachable("{\"base_url\": \"" + refused + "\"}");
+        unreachable.snapshot();
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_CONNECTION);
+    }
+    try {
+        pieces::Client broken("{\"base_url\": \"" + failing + "\"}");
+        broken.snapshot();
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_HTTP_STATUS);
+        CHECK(contains(error.json(), "\"status\":500"));
+    }
+    // A NUL inside a std::string would cut the text short in C: refused, and nothing is sent.
+    std::string with_nul = "{\"base_url\": \"" + refused + "\"}";
+    const std::string nul_offset = "offset " + std::to_string(with_nul.size());
+    with_nul.push_back('\0');
+    with_nul += "{";
+    try {
+        pieces::Client client(with_nul);
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_INVALID_ARGUMENT);
+        CHECK(contains(error.json(), "\"argument\":\"config_json\""));
+        CHECK(contains(error.json(), nul_offset));
     }
 }
 
-static void release_seen(void *userdata) {
-    auto *seen = static_cast<Seen *>(userdata);
-    std::lock_guard<std::mutex> guard(seen->lock);
-    ++seen->freed;
-    seen->changed.notify_all();
-}
+static void requests_take_and_return_strings(const pieces::Client &client) {
+    CHECK(contains(client.snapshot(pieces::Transferables::Exclude), "\"iterable\""));
+    CHECK(contains(snapshot_from_second_unit(client), "\"iterable\""));
+    const std::string created = client.create(seed("from C++"));
+    const std::string id = top_level_id(created);
+    CHECK(!id.empty());
+    CHECK(contains(client.snapshot(), id));
+    CHECK(contains(client.search("{\"engines\": {\"iterable\": [{\"query\": \"from C++\"}]}}", pieces::Transferables::Include), id));
+    client.delete_message(id);
+    CHECK(!contains(client.snapshot(), id));
+    try {
+        client.delete_message(id);
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_HTTP_STATUS);
+    }
 }
 
-template <typename Predicate>
-static bool wait_for(Seen &seen, Predicate predicate) {
-    std::unique_lock<std::mutex> guard(seen.lock);
-    return seen.changed.wait_for(guard, std::chrono::seconds(30), [&] { return predicate(seen); });
+static void moved_from_client_is_empty(pieces::Client client) {
+    pieces::Client moved = std::move(client);
+    CHECK(moved.get() != nullptr);
+    CHECK(client.get() == nullptr);  // NOLINT: use after move is the point
+    try {
+        client.snapshot();
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_NULL_PARAMETER);
+    }
+    CHECK(contains(moved.snapshot(), "\"iterable\""));
+}
+
+static void callback_subscription_frees_everything(const pieces::Client &client) {
+    Seen seen;
+    auto token = std::make_shared<int>(0);  // owned by the callback: gone once the library let go of it
+    pieces::Subscription subscription = client.subscribe([&seen, token](std::string_view event) { seen.add(event); });
+    CHECK(static_cast<bool>(subscription));
+    CHECK(token.use_count() == 2);
+    CHECK(seen.wait_for([](const Seen &s) { return s.connected >= 1 && s.full >= 1; }));
+
+    const std::string id = top_level_id(client.create(seed("seen by the callback")));
+    CHECK(!id.empty());
+    CHECK(seen.wait_for([&id](const Seen &s) { return contains(s.log, id); }));
+    client.delete_message(id);
+
+    subscription.close();  // stop, terminal event, thread joined, userdata released
+    CHECK(!subscription);
+    CHECK(seen.closed == 1);
+    CHECK(token.use_count() == 1);
+    const int events = seen.events;
+    subscription.close();  // empty: does nothing
+    subscription.stop();
+    CHECK(seen.events == events);
+}
+
+static void callback_exception_stays_out_of_the_library(const pieces::Client &client) {
+    Seen seen;
+    pieces::Subscription subscription = client.subscribe([&seen](std::string_view event) {
+        seen.add(event);
+        throw std::runtime_error("thrown by the callback");
+    });
+    // The first event threw: the subscription stops itself; the terminal event still arrives.
+    CHECK(seen.wait_for([](const Seen &s) { return s.closed == 1; }));
+    CHECK(seen.connected == 1);
+    CHECK(subscription.callback_error() != nullptr);
+    try {
+        subscription.close();
+        CHECK(false);
+    } catch (const std::runtime_error &error) {
+        CHECK(std::strcmp(error.what(), "thrown by the callback") == 0);
+    }
+    CHECK(seen.closed == 1);
+
+    // Without close(), the destructor stops and joins, and drops the exception: nothing escapes.
+    Seen dropped;
+    {
+        pieces::Subscription throwing = client.subscribe([&dropped](std::string_view event) {
+            dropped.add(event);
+            throw 42;
+        });
+        CHECK(dropped.wait_for([](const Seen &s) { return s.events >= 1; }));
+    }
+    CHECK(dropped.closed == 1);
+
+    try {
+        client.subscribe(std::function<void(std::string_view)>());
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_INVALID_ARGUMENT);
+    }
+}
+
+static void pull_subscription_is_a_range(const pieces::Client &client) {
+    pieces::PullSubscription subscription = client.subscribe_pull();
+    std::vector<std::string> events;
+    for (const std::string &event : subscription) {
+        events.push_back(event);
+        if (events.size() == 2) subscription.stop();  // the terminal event follows, then the loop ends
+    }
+    CHECK(events.size() == 3);
+    CHECK(events.size() == 3 && starts_with(events[0], "{\"type\":\"connected\""));
+    CHECK(events.size() == 3 && contains(events[1], "\"full\":true"));
+    CHECK(events.size() == 3 && events[2] == "{\"type\":\"closed\"}");
+    CHECK(subscription.finished());
+    CHECK(!subscription.next());
+    CHECK(!subscription.next_for(std::chrono::milliseconds(0)));
+    CHECK(subscription.begin() == subscription.end());
+
+    // next_for: nothing in time is not the end.
+    pieces::PullSubscription quiet = client.subscribe_pull();
+    std::optional<std::string> first = quiet.next_for(std::chrono::seconds(30));
+    CHECK(first && starts_with(*first, "{\"type\":\"connected\""));
+    CHECK(quiet.next_for(std::chrono::seconds(30)).has_value());  // the full set
+    CHECK(!quiet.next_for(std::chrono::milliseconds(50)));
+    CHECK(!quiet.finished());
+    pieces::PullSubscription moved = std::move(quiet);
+    CHECK(!quiet && moved);  // NOLINT: use after move is the point
+    // moved goes out of scope with the terminal event never taken: freed all the same.
+}
+
+static void default_client_uses_the_environment(const std::string &url) {
+    setenv("PIECES_OS_URL", url.c_str(), 1);
+    pieces::Client client;
+    CHECK(client.base_url() == url);
+    unsetenv("PIECES_OS_URL");
 }
 
 int main(int argc, char **argv) {
@@ -152,62 +263,19 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "usage: %s URL REFUSED_URL FAILING_URL\n", argv[0]);
         return 2;
     }
-    const std::string url = argv[1], refused = argv[2];
-    CHECK(std::string(pieces_version()) == PIECES_OS_CLIENT_VERSION);
+    const std::string url = argv[1], refused = argv[2], failing = argv[3];
+    CHECK(pieces::version() == PIECES_OS_CLIENT_VERSION);
 
     try {
-        pieces::Client client = pieces::make_client("{\"base_url\": \"" + url + "\"}");
-        CHECK(client != nullptr);
-        CHECK(pieces::snapshot(client).find("\"iterable\"") != std::string::npos);
-
-        // Errors become exceptions with the status and the last-error JSON.
-        try {
-            pieces::make_client("{\"base_url\": 1}");
-            CHECK(false);
-        } catch (const pieces::Error &error) {
-            CHECK(error.status() == PIECES_STATUS_INVALID_JSON);
-            CHECK(std::strstr(error.what(), "\"kind\":\"invalid_json\"") != nullptr);
-        }
-        try {
-            pieces::Client unreachable = pieces::make_client("{\"base_url\": \"" + refused + "\"}");
-            pieces::snapshot(unreachable);
-            CHECK(false);
-        } catch (const pieces::Error &error) {
-            CHECK(error.status() == PIECES_STATUS_CONNECTION);
-        }
-
-        // A callback subscription owned by a unique_ptr: its deleter stops and joins it.
-        Seen seen;
-        {
-            pieces_subscription *raw = nullptr;
-            pieces::check(pieces_messages_subscribe(client.get(), on_event, &seen, release_seen, &raw));
-            pieces::Subscription subscription(raw);
-            CHECK(wait_for(seen, [](const Seen &s) { return s.connected >= 1 && s.full >= 1; }));
-
-            const std::string created =
-                pieces::create(client, "{\"role\": \"USER\", \"conversation\": {\"id\": \"cpp\"}, "
-                                       "\"fragment\": {\"string\": {\"raw\": \"from C++\"}}}");
-            const std::string id = top_level_id(created);
-            CHECK(!id.empty());
-            CHECK(wait_for(seen, [&id](const Seen &s) { return s.log.find(id) != std::string::npos; }));
-            CHECK(pieces::snapshot(client).find(id) != std::string::npos);
-            pieces::check(pieces_messages_delete(client.get(), id.c_str()));
-        }  // ~Subscription: stop, terminal event, userdata released, thread joined
-        CHECK(seen.closed == 1);
-        CHECK(seen.freed == 1);
-
-        // A pull subscription: RAII frees it even though the terminal event is never taken.
-        {
-            pieces_subscription *raw = nullptr;
-            pieces::check(pieces_messages_subscribe(client.get(), nullptr, nullptr, nullptr, &raw));
-            pieces::Subscription subscription(raw);
-            char *event = nullptr;
-            pieces::check(pieces_subscription_next(subscription.get(), 30000, &event));
-            pieces::String owned(event);
-            CHECK(std::strncmp(owned.get(), "{\"type\":\"connected\"", 19) == 0);
-            pieces::String moved = std::move(owned);  // ownership moves, the string is freed once
-            CHECK(owned == nullptr && moved != nullptr);
-        }
+        pieces::Client client("{\"base_url\": \"" + url + "\"}");
+        CHECK(client.base_url() == url);
+        errors_are_exceptions_with_status_and_json(refused, failing);
+        requests_take_and_return_strings(client);
+        callback_subscription_frees_everything(client);
+        callback_exception_stays_out_of_the_library(client);
+        pull_subscription_is_a_range(client);
+        moved_from_client_is_empty(pieces::Client("{\"base_url\": \"" + url + "\"}"));
+        default_client_uses_the_environment(url);
     } catch (const pieces::Error &error) {
         std::fprintf(stderr, "unexpected error %u: %s\n", static_cast<unsigned>(error.status()), error.what());
         ++failed;

@@ -1,17 +1,25 @@
-//! The command line, as clap parses it.
+//! The command line, as clap parses it. The shell completions and the man page are generated from
+//! this definition too, so it is the one place that says what the program accepts.
 
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use pieces_os_client::models::Role;
+
+/// The environment variable that gives the application id when `--app-id` does not.
+pub const APPLICATION_ID_ENV: &str = "PIECES_OS_APPLICATION_ID";
 
 /// What `--help` shows after the options.
 const AFTER_HELP: &str = "\
 Where PiecesOS is: --url, else the environment variable PIECES_OS_URL, else the lowest port of
 127.0.0.1:39300-39399 that answers its health check (PIECES_OS_PORTS=START-END scans other ports).
+The application id: --app-id, else the environment variable PIECES_OS_APPLICATION_ID.
+
+Output: aligned columns fitted to the width on a terminal (short ids, which delete accepts back);
+tab-separated records, full ids and untruncated text in a pipe; --json for the server's own JSON.
 
 Exit codes: 0 done, 1 error, 2 usage (bad arguments or settings), 3 PiecesOS not running
-(discovery found nothing), 4 PiecesOS version incompatible with this client.";
+(discovery found nothing), 4 PiecesOS version incompatible with this client, 130 a second Ctrl-C.";
 
 /// The conversation messages of PiecesOS from the command line.
 #[derive(Debug, Parser)]
@@ -22,20 +30,25 @@ pub struct Cli {
     pub url: Option<String>,
 
     /// Application id, sent as the API key (header X-Application-ID).
-    #[arg(long = "app-id", global = true, value_name = "ID")]
+    #[arg(long = "app-id", global = true, value_name = "ID", env = APPLICATION_ID_ENV, hide_env_values = true)]
     pub app_id: Option<String>,
 
-    /// Limit on each request: 500ms, 5s, 1.5s, or a plain number of seconds [default: 60s].
+    /// Limit on each request: 500ms, 5s, 1.5s, 5m, 1h, or a plain number of seconds [default: 60s].
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
 
-    /// Print JSON for scripts: the server's own JSON where it sends some.
+    /// Print JSON for scripts: the server's own JSON where it sends some; errors as JSON on standard
+    /// error.
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Do not refuse a PiecesOS outside the supported versions (12.x).
-    #[arg(long = "no-version-check", global = true)]
-    pub no_version_check: bool,
+    /// Print only ids, one per line; `status` prints nothing and answers with its exit code.
+    #[arg(short, long, global = true, conflicts_with = "json")]
+    pub quiet: bool,
+
+    /// Print each HTTP request, its status and its time on standard error.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 
     /// What to do.
     #[command(subcommand)]
@@ -47,16 +60,24 @@ pub struct Cli {
 pub enum Command {
     /// Where PiecesOS is, its version, and whether this client supports it.
     Status,
-    /// List every conversation message, grouped by conversation.
+    /// List the conversation messages, grouped by conversation, oldest first.
     List {
+        /// Only the messages of this conversation.
+        #[arg(long, value_name = "ID", value_parser = non_blank)]
+        conversation: Option<String>,
+        /// Only the N most recently created messages.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
         /// Ask PiecesOS to leave the message content (the text) out.
         #[arg(long = "no-transferables")]
         no_transferables: bool,
+        #[command(flatten)]
+        check: VersionCheck,
     },
     /// Add a text message to a conversation.
     Create {
         /// The id of the conversation the message goes into.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = non_blank)]
         conversation: String,
         /// Who wrote the message.
         #[arg(long, value_enum, default_value_t = RoleArg::User)]
@@ -64,24 +85,63 @@ pub enum Command {
         /// The text of the message; `-` reads it from standard input (one final newline is dropped).
         #[arg(value_name = "TEXT", allow_hyphen_values = true)]
         text: String,
+        #[command(flatten)]
+        check: VersionCheck,
     },
-    /// Delete messages by id.
+    /// Delete messages by id (or by a unique prefix of at least 4 characters, such as a short id).
     Delete {
         /// The ids of the messages.
-        #[arg(value_name = "ID", required = true)]
+        #[arg(value_name = "ID", required = true, value_parser = non_blank)]
         ids: Vec<String>,
+        #[command(flatten)]
+        check: VersionCheck,
     },
     /// Search messages; the words are joined with spaces into one query.
     Search {
         /// What to look for.
-        #[arg(value_name = "QUERY", required = true)]
+        #[arg(value_name = "QUERY", required = true, value_parser = non_blank)]
         query: Vec<String>,
+        /// Only the matches in this conversation.
+        #[arg(long, value_name = "ID", value_parser = non_blank)]
+        conversation: Option<String>,
+        /// Only the N best matches.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
         /// Ask PiecesOS to leave the message content (the text) out.
         #[arg(long = "no-transferables")]
         no_transferables: bool,
+        #[command(flatten)]
+        check: VersionCheck,
     },
     /// Follow changes live (reconnecting, following PiecesOS to a new port) until Ctrl-C.
-    Watch,
+    Watch {
+        #[command(flatten)]
+        check: VersionCheck,
+    },
+    /// Print a completion script for SHELL on standard output (see the README for where it goes).
+    #[command(hide = true)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output, or write one page per command into a directory
+    /// (see the README for where they go).
+    #[command(hide = true)]
+    Man {
+        /// Write `pieces-messages.1` and a page for each command (`pieces-messages-list.1`, …) here.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// The version check every command that touches messages makes first. `status` reports the version
+/// itself, so it does not take this option.
+#[derive(Clone, Copy, Debug, Default, Args)]
+pub struct VersionCheck {
+    /// Do not refuse a PiecesOS outside the supported versions (12.x).
+    #[arg(long = "no-version-check")]
+    pub skip: bool,
 }
 
 /// The roles a message can be created with.
@@ -108,17 +168,26 @@ impl From<RoleArg> for Role {
     }
 }
 
-/// `500ms`, `5s`, `1.5s` or a plain number of seconds; more than zero, at most a day.
+/// Refuses an empty (or all white space) id or query word, which PiecesOS could only answer with an
+/// error that does not say what was wrong.
+fn non_blank(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// `500ms`, `5s`, `1.5s`, `5m`, `1h` or a plain number of seconds; more than zero, at most a day.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit_millis) = if let Some(ms) = text.strip_suffix("ms") {
-        (ms, 1.0)
-    } else if let Some(s) = text.strip_suffix('s') {
-        (s, 1000.0)
-    } else {
-        (text, 1000.0)
-    };
-    let refuse = || format!("{text:?} is not a duration such as 500ms, 5s, 1.5s or 5 (seconds)");
+    // "ms" before "m" and "s", which it ends with.
+    let units = [("ms", 1.0), ("s", 1e3), ("m", 60e3), ("h", 3600e3)];
+    let (number, unit_millis) = units
+        .iter()
+        .find_map(|&(suffix, millis)| text.strip_suffix(suffix).map(|number| (number, millis)))
+        .unwrap_or((text, 1e3));
+    let refuse = || format!("{text:?} is not a duration such as 500ms, 5s, 1.5s, 5m or 5 (seconds)");
     let value: f64 = number.trim().parse().map_err(|_| refuse())?;
     if !value.is_finite() || value <= 0.0 {
         return Err(refuse());
@@ -138,21 +207,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_take_milliseconds_seconds_or_plain_seconds() {
+    fn durations_take_milliseconds_seconds_minutes_hours_or_plain_seconds() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("0.5m"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration(" 250 ms "), Ok(Duration::from_millis(250)));
-        for bad in ["", "0", "-1s", "abc", "5m", "NaN", "inf", "0.1ms", "100000s"] {
+        for bad in [
+            "", "0", "-1s", "abc", "5d", "m", "NaN", "inf", "0.1ms", "100000s", "25h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
 
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("pieces-messages").chain(args.iter().copied()))
+    }
+
     #[test]
     fn the_command_line_parses() {
-        let cli = Cli::try_parse_from([
-            "pieces-messages",
+        let cli = parse(&[
             "--json",
             "create",
             "--conversation",
@@ -168,6 +245,7 @@ mod tests {
                 conversation,
                 role,
                 text,
+                ..
             } => {
                 assert_eq!(
                     (conversation.as_str(), role, text.as_str()),
@@ -177,32 +255,48 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         // Global options may come after the subcommand too.
-        let cli = Cli::try_parse_from([
-            "pieces-messages",
+        let cli = parse(&[
             "search",
             "reverse",
             "a",
             "list",
             "--timeout",
             "2s",
+            "--limit",
+            "3",
         ])
         .unwrap();
         assert_eq!(cli.timeout, Some(Duration::from_secs(2)));
         assert!(
-            matches!(cli.command, Command::Search { ref query, .. } if query.join(" ") == "reverse a list")
+            matches!(cli.command, Command::Search { ref query, limit: Some(3), .. } if query.join(" ") == "reverse a list")
         );
-        assert!(Cli::try_parse_from(["pieces-messages", "delete"]).is_err());
-        assert!(Cli::try_parse_from(["pieces-messages", "create", "text"]).is_err());
-        assert!(Cli::try_parse_from([
-            "pieces-messages",
-            "create",
-            "--conversation",
-            "c",
-            "--role",
-            "bot",
-            "x"
-        ])
-        .is_err());
+        let cli = parse(&["-qv", "list", "--conversation", "c", "--no-version-check"]).unwrap();
+        assert!(cli.quiet && cli.verbose);
+        assert!(matches!(
+            cli.command,
+            Command::List { conversation: Some(ref c), limit: None, check: VersionCheck { skip: true }, .. } if c == "c"
+        ));
+    }
+
+    #[test]
+    fn mistakes_are_usage_errors() {
+        for args in [
+            &["delete"][..],
+            &["delete", ""],
+            &["delete", "ok", " "],
+            &["create", "text"],
+            &["create", "--conversation", "", "text"],
+            &["create", "--conversation", "c", "--role", "bot", "x"],
+            &["search", ""],
+            &["list", "--limit", "0"],
+            &["list", "--conversation", ""],
+            &["--json", "--quiet", "list"],
+            // status reports the version; it has no check to skip.
+            &["status", "--no-version-check"],
+            &["completions", "tcsh"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

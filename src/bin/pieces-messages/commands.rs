@@ -1,4 +1,5 @@
-//! The subcommands. Each writes its answer to standard output and returns the exit status.
+//! The subcommands. Each writes its answer to standard output in the [`Mode`] asked for and returns the
+//! exit status; failures go back to `main` as a [`CommandError`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
@@ -6,31 +7,102 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use pieces_os_client::models::{
-    ConversationMessage, GroupedTimestamp, SearchInput, SeededConversationMessage, StreamedIdentifiers,
+    ConversationMessage, FragmentFormat, GroupedTimestamp, SearchInput, SearchedConversationMessage,
+    SeededConversationMessage, StreamedIdentifiers,
 };
 use pieces_os_client::{Client, Error, Outdated, SubscriptionEvent, Transferables, UrlSource};
 use serde_json::json;
 
-use super::args::{Cli, Command};
-use super::output::{cut, one_line, short_time, terminal_width, Table};
-use super::{interrupt, Failure, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_NOT_RUNNING, EXIT_OK};
+use super::args::{Cli, Command, RoleArg, VersionCheck};
+use super::errors::{
+    describe_stream, CommandError, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_NOT_RUNNING, EXIT_OK,
+};
+use super::ids::{Lookup, ShortIds};
+use super::output::{counted, fit, full_time, one_line, short_time, Screen, Table};
+use super::progress::Progress;
+use super::selection::{time_key, Filter};
+use super::{generate, interrupt};
 
 /// How often `watch` looks at the Ctrl-C flag while no event arrives.
 const WATCH_POLL: Duration = Duration::from_millis(100);
 
-/// Runs the command of `cli` with `client`.
-pub fn run(cli: &Cli, client: &Client) -> Result<u8, Failure> {
+/// How a command prints its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `--json`: the server's JSON (one event per line for `watch`).
+    Json,
+    /// `-q`: ids only, one per line.
+    Quiet,
+    /// Lines for people at a terminal, or tab-separated records for programs (see [`Screen`]).
+    Lines(Screen),
+}
+
+impl Mode {
+    fn of(cli: &Cli) -> Mode {
+        if cli.json {
+            Mode::Json
+        } else if cli.quiet {
+            Mode::Quiet
+        } else {
+            Mode::Lines(Screen::of_stdout())
+        }
+    }
+
+    /// The ids to show: short ones to a person at a terminal, full ones to everyone else.
+    fn ids<'a>(self, ids: impl IntoIterator<Item = &'a str>) -> ShortIds {
+        match self {
+            Mode::Lines(screen) if screen.is_terminal() => ShortIds::new(ids),
+            _ => ShortIds::full(),
+        }
+    }
+
+    /// Whether a person reads standard output.
+    fn to_terminal(self) -> bool {
+        matches!(self, Mode::Lines(screen) if screen.is_terminal())
+    }
+}
+
+/// What every command needs besides its own arguments.
+struct Context<'a> {
+    client: &'a Client,
+    mode: Mode,
+    /// Whether a slow step may draw a progress line: not with `-v`, whose lines would cut through it.
+    progress: bool,
+}
+
+impl Context<'_> {
+    fn progress(&self, what: &'static str) -> Progress {
+        Progress::start(what, self.progress)
+    }
+}
+
+/// Runs the command of `cli`; `connect` makes the client for the commands that need one.
+pub fn run(
+    cli: &Cli,
+    connect: impl FnOnce(&Cli) -> Result<Client, CommandError>,
+) -> Result<u8, CommandError> {
     let mut out = io::stdout().lock();
-    if let Command::Status = cli.command {
-        return status(client, cli.json, &mut out);
-    }
-    // Like the official plugins: refuse a PiecesOS of another major version before touching its data.
-    // This also finds PiecesOS, so "not running" is reported here, before anything else.
-    if cli.no_version_check {
-        client.base_url()?;
-    } else {
-        client.check_version()?;
-    }
+    let mode = Mode::of(cli);
+    // Connects; for a command that touches messages, finds PiecesOS and checks its version first, as the
+    // official plugins do, so that "not running" and "incompatible" are reported before anything else.
+    let ready = |check: Option<VersionCheck>| -> Result<Client, CommandError> {
+        let client = connect(cli)?;
+        if let Some(check) = check {
+            locate(&client)?;
+            if !check.skip {
+                client
+                    .check_version()
+                    .map_err(CommandError::during("version check"))?;
+            }
+        }
+        Ok(client)
+    };
+    let cx = |client| Context {
+        client,
+        mode,
+        // A progress line would be cut through by the lines of -v.
+        progress: !cli.verbose,
+    };
     let transferables = |no_transferables: bool| {
         if no_transferables {
             Transferables::Exclude
@@ -39,41 +111,64 @@ pub fn run(cli: &Cli, client: &Client) -> Result<u8, Failure> {
         }
     };
     match &cli.command {
-        Command::Status => unreachable!("handled above"),
-        Command::List { no_transferables } => {
-            list(client, transferables(*no_transferables), cli.json, &mut out)
-        }
+        Command::Completions { shell } => generate::completions(*shell, &mut out),
+        Command::Man { dir } => generate::man(dir.as_deref(), &mut out),
+        Command::Status => status(&cx(&ready(None)?), &mut out),
+        Command::List {
+            conversation,
+            limit,
+            no_transferables,
+            check,
+        } => list(
+            &cx(&ready(Some(*check))?),
+            filter(conversation, *limit),
+            transferables(*no_transferables),
+            &mut out,
+        ),
         Command::Create {
             conversation,
             role,
             text,
-        } => {
-            let text = if text == "-" { read_stdin()? } else { text.clone() };
-            let seed = SeededConversationMessage::new(
-                (*role).into(),
-                pieces_os_client::models::FragmentFormat::text(text),
-            )
-            .with_conversation(conversation);
-            create(client, &seed, cli.json, &mut out)
-        }
-        Command::Delete { ids } => delete(client, ids, cli.json, &mut out),
+            check,
+        } => create(&cx(&ready(Some(*check))?), conversation, *role, text, &mut out),
+        Command::Delete { ids, check } => delete(&cx(&ready(Some(*check))?), ids, &mut out),
         Command::Search {
             query,
+            conversation,
+            limit,
             no_transferables,
+            check,
         } => search(
-            client,
+            &cx(&ready(Some(*check))?),
             &query.join(" "),
+            filter(conversation, *limit),
             transferables(*no_transferables),
-            cli.json,
             &mut out,
         ),
-        Command::Watch => watch(client, cli.json, &mut out),
+        Command::Watch { check } => watch(&cx(&ready(Some(*check))?), &mut out),
     }
 }
 
+/// What `--conversation` and `--limit` ask for.
+fn filter(conversation: &Option<String>, limit: Option<u32>) -> Filter<'_> {
+    Filter {
+        conversation: conversation.as_deref(),
+        limit: limit.map(|limit| limit as usize),
+    }
+}
+
+/// The base URL of PiecesOS, finding it if need be; `-v` tells where it is and how it was found.
+fn locate(client: &Client) -> Result<String, CommandError> {
+    let url = client.base_url()?;
+    log::debug!(target: "pieces_messages", "PiecesOS at {url} ({})", client.url_source());
+    Ok(url)
+}
+
 /// `status`: where PiecesOS is, its version, and whether it is supported. "Not running" (3) and
-/// "incompatible" (4) are answers here, printed on standard output like the others.
-fn status(client: &Client, json: bool, out: &mut impl Write) -> Result<u8, Failure> {
+/// "incompatible" (4) are answers here, printed on standard output like the others; `-q` prints
+/// nothing and leaves the answer to the exit status.
+fn status(cx: &Context<'_>, out: &mut impl Write) -> Result<u8, CommandError> {
+    let client = cx.client;
     let source = client.url_source();
     let (source_name, ports) = match source {
         UrlSource::Config => ("url", None),
@@ -82,78 +177,183 @@ fn status(client: &Client, json: bool, out: &mut impl Write) -> Result<u8, Failu
         _ => ("other", None),
     };
     let required = client.config().compatible_versions;
-    let url = match client.base_url() {
+    let url = match locate(client) {
         Ok(url) => url,
-        Err(Error::NotRunning { scanned }) => {
-            if json {
-                let report = json!({"running": false, "source": source_name, "ports": scanned.to_string()});
-                writeln!(out, "{report}")?;
-            } else {
-                writeln!(
+        Err(CommandError::Client {
+            error: Error::NotRunning { scanned },
+            ..
+        }) => {
+            match cx.mode {
+                Mode::Json => {
+                    let report =
+                        json!({"running": false, "source": source_name, "ports": scanned.to_string()});
+                    writeln!(out, "{report}")?;
+                }
+                Mode::Quiet => {}
+                Mode::Lines(_) => writeln!(
                     out,
                     "PiecesOS    not running (nothing answered on 127.0.0.1 ports {scanned})"
-                )?;
+                )?,
             }
             return Ok(EXIT_NOT_RUNNING);
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => return Err(other),
     };
-    client.health()?;
-    let version = client.version()?;
+    client.health().map_err(CommandError::during("health check"))?;
+    let version = client.version().map_err(CommandError::during("version check"))?;
     let checked = required.check(&version);
-    let compatible = match &checked {
+    let compatible = match checked {
         Ok(()) => true,
         Err(Error::IncompatibleVersion { .. }) => false,
-        Err(_) => return Err(checked.unwrap_err().into()),
+        Err(other) => return Err(CommandError::during("version check")(other)),
     };
-    if json {
-        let mut report = json!({
-            "running": true,
-            "url": url,
-            "source": source_name,
-            "ports": ports,
-            "version": version,
-            "compatible": compatible,
-            "required": required.to_string(),
-        });
-        if let Err(Error::IncompatibleVersion { outdated, .. }) = &checked {
-            report["update"] = json!(match outdated {
-                Outdated::PiecesOs => "pieces-os",
-                Outdated::Client => "client",
+    match cx.mode {
+        Mode::Json => {
+            let mut report = json!({
+                "running": true,
+                "url": url,
+                "source": source_name,
+                "ports": ports,
+                "version": version,
+                "compatible": compatible,
+                "required": required.to_string(),
             });
-            report["message"] = json!(checked.as_ref().unwrap_err().to_string());
+            if let Err(error @ Error::IncompatibleVersion { outdated, .. }) = &checked {
+                report["update"] = json!(match outdated {
+                    Outdated::PiecesOs => "pieces-os",
+                    Outdated::Client => "client",
+                });
+                report["message"] = json!(error.to_string());
+            }
+            writeln!(out, "{report}")?;
         }
-        writeln!(out, "{report}")?;
-    } else {
-        writeln!(out, "PiecesOS    running")?;
-        writeln!(out, "URL         {url} ({source})")?;
-        writeln!(out, "version     {}", one_line(&version))?;
-        match &checked {
-            Ok(()) => writeln!(out, "compatible  yes (this client supports PiecesOS {required})")?,
-            Err(error) => writeln!(out, "compatible  no: {}", one_line(&error.to_string()))?,
+        Mode::Quiet => {}
+        Mode::Lines(_) => {
+            writeln!(out, "PiecesOS    running")?;
+            writeln!(out, "URL         {url} ({source})")?;
+            writeln!(out, "version     {}", one_line(&version))?;
+            match &checked {
+                Ok(()) => writeln!(out, "compatible  yes (this client supports PiecesOS {required})")?,
+                Err(error) => writeln!(out, "compatible  no: {}", one_line(&error.to_string()))?,
+            }
         }
     }
     Ok(if compatible { EXIT_OK } else { EXIT_INCOMPATIBLE })
 }
 
-/// `list`: every message, grouped by conversation, oldest first.
+/// `list`: the messages `filter` keeps, grouped by conversation, oldest first.
 fn list(
-    client: &Client,
+    cx: &Context<'_>,
+    filter: Filter<'_>,
     transferables: Transferables,
-    json: bool,
     out: &mut impl Write,
-) -> Result<u8, Failure> {
-    if json {
-        writeln!(out, "{}", client.snapshot_messages_json(transferables)?)?;
-        return Ok(EXIT_OK);
+) -> Result<u8, CommandError> {
+    let failed = || CommandError::during("list");
+    if cx.mode == Mode::Json {
+        let body = {
+            let _progress = cx.progress("reading messages");
+            cx.client
+                .snapshot_messages_json(transferables)
+                .map_err(failed())?
+        };
+        return write_json(out, &body, filter, Filter::list_json, failed());
     }
-    let messages = client.snapshot_messages(transferables)?.iterable;
-    if messages.is_empty() {
-        writeln!(out, "no messages")?;
-        return Ok(EXIT_OK);
+    let all = {
+        let _progress = cx.progress("reading messages");
+        cx.client
+            .snapshot_messages(transferables)
+            .map_err(failed())?
+            .iterable
+    };
+    let total = all.len();
+    let kept = filter.newest(
+        all,
+        |message| Some(message.conversation_id()),
+        |message| time_key(&message.created),
+    );
+    let groups = by_conversation(&kept);
+    let in_order = || groups.iter().flat_map(|(_, group)| group);
+    let screen = match cx.mode {
+        Mode::Lines(screen) => screen,
+        // `--json` was answered above.
+        Mode::Quiet | Mode::Json => {
+            for message in in_order() {
+                writeln!(out, "{}", message.id)?;
+            }
+            return Ok(EXIT_OK);
+        }
+    };
+    let mut table = Table::new();
+    match screen {
+        Screen::Pipe => {
+            for message in in_order() {
+                table.record(vec![
+                    one_line(&message.id),
+                    one_line(message.conversation_id()),
+                    one_line(message.role.as_str()),
+                    full_time(&message.created),
+                    text_of(message, ""),
+                ]);
+            }
+            table.write(out, screen)?;
+        }
+        Screen::Terminal { .. } => {
+            if kept.is_empty() {
+                writeln!(out, "no messages")?;
+                return Ok(EXIT_OK);
+            }
+            let short = cx.mode.ids(kept.iter().map(|message| message.id.as_str()));
+            for (index, (conversation, group)) in groups.iter().enumerate() {
+                if index > 0 {
+                    table.heading(String::new());
+                }
+                table.heading(format!(
+                    "conversation {} ({})",
+                    one_line(conversation),
+                    counted(group.len(), "message", "messages")
+                ));
+                for message in group {
+                    table.record(vec![
+                        format!("  {}", one_line(short.of(&message.id))),
+                        one_line(message.role.as_str()),
+                        short_time(&message.created),
+                        text_of(message, "(no text)"),
+                    ]);
+                }
+            }
+            table.write(out, screen)?;
+            let shown = if kept.len() == total {
+                counted(total, "message", "messages")
+            } else {
+                format!("{} of {}", kept.len(), counted(total, "message", "messages"))
+            };
+            let conversations = counted(groups.len(), "conversation", "conversations");
+            writeln!(out, "\n{shown} in {conversations}")?;
+        }
     }
+    Ok(EXIT_OK)
+}
+
+/// Writes the server's JSON `body` as it is, or what `select` keeps of it when `filter` asks for a part.
+fn write_json<'f>(
+    out: &mut impl Write,
+    body: &str,
+    filter: Filter<'f>,
+    select: impl FnOnce(&Filter<'f>, &str) -> Result<String, Error>,
+    failed: impl FnOnce(Error) -> CommandError,
+) -> Result<u8, CommandError> {
+    if filter.is_none() {
+        writeln!(out, "{body}")?;
+    } else {
+        writeln!(out, "{}", select(&filter, body).map_err(failed)?)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// The messages grouped by conversation: each group oldest first, the groups by their oldest message.
+fn by_conversation(messages: &[ConversationMessage]) -> Vec<(&str, Vec<&ConversationMessage>)> {
     let mut groups: BTreeMap<&str, Vec<&ConversationMessage>> = BTreeMap::new();
-    for message in &messages {
+    for message in messages {
         groups.entry(message.conversation_id()).or_default().push(message);
     }
     let mut groups: Vec<(&str, Vec<&ConversationMessage>)> = groups.into_iter().collect();
@@ -161,54 +361,18 @@ fn list(
         group.sort_by_key(|message| time_key(&message.created));
     }
     groups.sort_by_key(|(_, group)| time_key(&group[0].created));
-    let mut table = Table::new();
-    for (index, (conversation, group)) in groups.iter().enumerate() {
-        if index > 0 {
-            table.line(String::new());
-        }
-        let count = group.len();
-        let plural = if count == 1 { "" } else { "s" };
-        table.line(format!(
-            "conversation {} ({count} message{plural})",
-            one_line(conversation)
-        ));
-        for message in group {
-            table.row(vec![
-                format!("  {}", one_line(&message.id)),
-                one_line(message.role.as_str()),
-                short_time(&message.created),
-                preview(message),
-            ]);
-        }
-    }
-    table.write(out, terminal_width())?;
-    let conversations = groups.len();
-    writeln!(
-        out,
-        "\n{} message{} in {conversations} conversation{}",
-        messages.len(),
-        if messages.len() == 1 { "" } else { "s" },
-        if conversations == 1 { "" } else { "s" }
-    )?;
-    Ok(EXIT_OK)
+    groups
 }
 
-/// Sorts by time when the timestamp parses, after those by its text.
-fn time_key(timestamp: &GroupedTimestamp) -> (Option<i64>, String) {
-    match timestamp.unix_millis() {
-        Some(millis) => (Some(millis), String::new()),
-        None => (None, timestamp.value.clone()),
-    }
-}
-
-/// The one-line text of a message, or what stands in for it.
-fn preview(message: &ConversationMessage) -> String {
+/// The one-line text of a message, `missing` when it has none (`--no-transferables`), marked when the
+/// message was deleted.
+fn text_of(message: &ConversationMessage, missing: &str) -> String {
     let text = match message.text() {
         Some(text) => one_line(text),
-        None => "(no text)".to_owned(),
+        None => missing.to_owned(),
     };
     if message.is_deleted() {
-        format!("[deleted] {text}")
+        format!("[deleted] {text}").trim_end().to_owned()
     } else {
         text
     }
@@ -216,40 +380,64 @@ fn preview(message: &ConversationMessage) -> String {
 
 /// `create`: one text message.
 fn create(
-    client: &Client,
-    seed: &SeededConversationMessage,
-    json: bool,
+    cx: &Context<'_>,
+    conversation: &str,
+    role: RoleArg,
+    text: &str,
     out: &mut impl Write,
-) -> Result<u8, Failure> {
-    if json {
-        let seed_json = serde_json::to_string(seed).map_err(|err| Failure::error(err.to_string()))?;
-        writeln!(
-            out,
-            "{}",
-            client.create_message_json(&seed_json, Transferables::Default)?
-        )?;
+) -> Result<u8, CommandError> {
+    let text = if text == "-" {
+        read_stdin()?
     } else {
-        let created = client.create_message(seed, Transferables::Default)?;
-        writeln!(
-            out,
-            "created {} ({}) in conversation {}",
-            one_line(&created.id),
-            one_line(created.role.as_str()),
-            one_line(created.conversation_id())
-        )?;
+        text.to_owned()
+    };
+    let seed = SeededConversationMessage::new(role.into(), FragmentFormat::text(text))
+        .with_conversation(conversation);
+    let failed = || CommandError::during("create");
+    match cx.mode {
+        Mode::Json => {
+            let seed_json = serde_json::to_string(&seed)
+                .map_err(|err| CommandError::Io(format!("cannot write the message as JSON: {err}")))?;
+            let created = cx
+                .client
+                .create_message_json(&seed_json, Transferables::Default)
+                .map_err(failed())?;
+            writeln!(out, "{created}")?;
+        }
+        Mode::Quiet | Mode::Lines(_) => {
+            let created = cx
+                .client
+                .create_message(&seed, Transferables::Default)
+                .map_err(failed())?;
+            if cx.mode == Mode::Quiet {
+                writeln!(out, "{}", created.id)?;
+            } else {
+                writeln!(
+                    out,
+                    "created {} ({}) in conversation {}",
+                    one_line(&created.id),
+                    one_line(created.role.as_str()),
+                    one_line(created.conversation_id())
+                )?;
+            }
+        }
     }
     Ok(EXIT_OK)
 }
 
 /// The text of `create -`: standard input, without one final line break.
-fn read_stdin() -> Result<String, Failure> {
+fn read_stdin() -> Result<String, CommandError> {
     let mut bytes = Vec::new();
     io::stdin()
         .lock()
         .read_to_end(&mut bytes)
-        .map_err(|err| Failure::error(format!("cannot read standard input: {err}")))?;
-    let mut text = String::from_utf8(bytes)
-        .map_err(|err| Failure::error(format!("standard input is not UTF-8 text: {}", err.utf8_error())))?;
+        .map_err(|err| CommandError::Io(format!("cannot read standard input: {err}")))?;
+    let mut text = String::from_utf8(bytes).map_err(|err| {
+        CommandError::Usage(format!(
+            "standard input is not UTF-8 text (invalid byte at {})",
+            err.utf8_error().valid_up_to()
+        ))
+    })?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -259,83 +447,123 @@ fn read_stdin() -> Result<String, Failure> {
     Ok(text)
 }
 
-/// `delete`: each id in turn. A failed id is reported on standard error and the others are still
-/// deleted; the status is then 1. Not finding PiecesOS stops at once.
-fn delete(client: &Client, ids: &[String], json: bool, out: &mut impl Write) -> Result<u8, Failure> {
+/// `delete`: each id in turn (a unique prefix stands for its id). A failed id is reported and the
+/// others are still deleted; the status is then 1. Not finding PiecesOS stops at once.
+fn delete(cx: &Context<'_>, ids: &[String], out: &mut impl Write) -> Result<u8, CommandError> {
+    let mut lookup = Lookup::new(cx.client);
     let mut deleted = Vec::new();
-    let mut failed = false;
-    for id in ids {
-        match client.delete_message(id) {
-            Ok(()) => {
-                if !json {
-                    writeln!(out, "deleted {}", one_line(id))?;
+    let mut failed = Vec::new();
+    for given in ids {
+        match lookup.run("delete", given, |id| cx.client.delete_message(id)) {
+            Ok((id, ())) => {
+                match cx.mode {
+                    Mode::Json => {}
+                    Mode::Quiet => writeln!(out, "{id}")?,
+                    Mode::Lines(_) => writeln!(out, "deleted {}", one_line(&id))?,
                 }
-                deleted.push(id.as_str());
+                deleted.push(id);
             }
-            Err(error @ Error::NotRunning { .. }) => return Err(error.into()),
+            Err(
+                error @ CommandError::Client {
+                    error: Error::NotRunning { .. },
+                    ..
+                },
+            ) => return Err(error),
             Err(error) => {
-                failed = true;
-                let line = one_line(&format!("{}: {error}", one_line(id)));
-                let _ = writeln!(io::stderr().lock(), "pieces-messages: error: {line}");
+                if cx.mode == Mode::Json {
+                    failed.push(json!({"id": given, "error": error.json()}));
+                } else {
+                    error.report(false);
+                    failed.push(json!(given));
+                }
             }
         }
     }
-    if json {
-        writeln!(out, "{}", json!({ "deleted": deleted }))?;
+    if cx.mode == Mode::Json {
+        writeln!(out, "{}", json!({ "deleted": deleted, "failed": failed }))?;
     }
-    Ok(if failed { EXIT_ERROR } else { EXIT_OK })
+    Ok(if failed.is_empty() { EXIT_OK } else { EXIT_ERROR })
 }
 
-/// `search`: the matches, best first.
+/// `search`: the matches `filter` keeps, best first.
 fn search(
-    client: &Client,
+    cx: &Context<'_>,
     query: &str,
+    filter: Filter<'_>,
     transferables: Transferables,
-    json: bool,
     out: &mut impl Write,
-) -> Result<u8, Failure> {
+) -> Result<u8, CommandError> {
+    let failed = || CommandError::during("search");
     let input = SearchInput::query(query);
-    if json {
-        let input_json = serde_json::to_string(&input).map_err(|err| Failure::error(err.to_string()))?;
-        writeln!(
-            out,
-            "{}",
-            client.search_messages_json(&input_json, transferables)?
-        )?;
+    if cx.mode == Mode::Json {
+        let input_json = serde_json::to_string(&input)
+            .map_err(|err| CommandError::Io(format!("cannot write the query as JSON: {err}")))?;
+        let body = {
+            let _progress = cx.progress("searching");
+            cx.client
+                .search_messages_json(&input_json, transferables)
+                .map_err(failed())?
+        };
+        return write_json(out, &body, filter, Filter::search_json, failed());
+    }
+    let all = {
+        let _progress = cx.progress("searching");
+        cx.client
+            .search_messages(&input, transferables)
+            .map_err(failed())?
+            .iterable
+    };
+    let matches = filter.best(
+        all,
+        |found| found.message.as_ref().map(ConversationMessage::conversation_id),
+        SearchedConversationMessage::similarity_f64,
+    );
+    if cx.mode == Mode::Quiet {
+        for found in &matches {
+            writeln!(out, "{}", found.identifier)?;
+        }
         return Ok(EXIT_OK);
     }
-    let mut matches = client.search_messages(&input, transferables)?.iterable;
     if matches.is_empty() {
-        writeln!(out, "no matches")?;
+        if cx.mode.to_terminal() {
+            writeln!(out, "no matches")?;
+        }
         return Ok(EXIT_OK);
     }
-    matches.sort_by(|a, b| b.similarity_f64().total_cmp(&a.similarity_f64()));
+    let short = cx.mode.ids(matches.iter().map(|found| found.identifier.as_str()));
+    let missing = if cx.mode.to_terminal() { "(no text)" } else { "" };
     let mut table = Table::new();
-    table.row(vec!["SCORE".into(), "EXACT".into(), "ID".into(), "TEXT".into()]);
+    table.header(&["ID", "SCORE", "EXACT", "TEXT"]);
     for found in &matches {
-        table.row(vec![
+        table.record(vec![
+            one_line(short.of(&found.identifier)),
             format!("{:.3}", found.similarity_f64()),
             if found.exact { "yes" } else { "no" }.to_owned(),
-            one_line(&found.identifier),
             found
                 .message
                 .as_ref()
-                .map(preview)
-                .unwrap_or_else(|| "(no text)".to_owned()),
+                .map_or_else(|| missing.to_owned(), |message| text_of(message, missing)),
         ]);
     }
-    table.write(out, terminal_width())?;
-    let plural = if matches.len() == 1 { "" } else { "es" };
-    writeln!(out, "\n{} match{plural}", matches.len())?;
+    if let Mode::Lines(screen) = cx.mode {
+        table.write(out, screen)?;
+        if screen.is_terminal() {
+            writeln!(out, "\n{}", counted(matches.len(), "match", "matches"))?;
+        }
+    }
     Ok(EXIT_OK)
 }
 
-/// `watch`: the subscription's events until Ctrl-C. Human form: one line per event with the UTC time;
-/// JSON form: one object per line (`connected`, `identifiers`, `disconnected`, then `closed`).
-fn watch(client: &Client, json: bool, out: &mut impl Write) -> Result<u8, Failure> {
+/// `watch`: the subscription's events until Ctrl-C. For people: one line per event with the UTC
+/// time; in a pipe the time and the line are separated by a tab and nothing is cut; with `-q` the id of
+/// each new or changed message; with `--json` one object per line (`connected`, `identifiers`,
+/// `disconnected`, then `closed`).
+fn watch(cx: &Context<'_>, out: &mut impl Write) -> Result<u8, CommandError> {
     interrupt::catch();
-    let subscription = client.subscribe_identifiers_pull()?;
-    let width = terminal_width();
+    let subscription = cx
+        .client
+        .subscribe_identifiers_pull()
+        .map_err(CommandError::during("watch"))?;
     // The ids of the last full frame and the changes since, to tell new messages from changed ones.
     let mut known: Option<BTreeSet<String>> = None;
     let mut stopping = false;
@@ -349,17 +577,30 @@ fn watch(client: &Client, json: bool, out: &mut impl Write) -> Result<u8, Failur
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return Ok(EXIT_OK),
         };
-        if json {
-            writeln!(out, "{}", event.to_json()?)?;
-        } else {
-            for line in event_lines(&event, &mut known) {
-                writeln!(out, "{}", cut(&format!("{} {line}", clock()), width))?;
+        match cx.mode {
+            Mode::Json => writeln!(out, "{}", event.to_json()?)?,
+            mode => {
+                let time = clock();
+                for line in event_lines(&event, &mut known) {
+                    match (mode, &line) {
+                        (Mode::Quiet, WatchLine::Change { mark: '+' | '~', id }) => writeln!(out, "{id}")?,
+                        (Mode::Quiet, _) => {}
+                        (Mode::Lines(Screen::Terminal { width }), line) => {
+                            let (head, body, tail) = line.parts();
+                            writeln!(out, "{}", fit(&format!("{time} {head}"), &body, &tail, width))?;
+                        }
+                        (_, line) => {
+                            let (head, body, tail) = line.parts();
+                            writeln!(out, "{time}\t{head}{body}{tail}")?;
+                        }
+                    }
+                }
             }
         }
         out.flush()?;
         match event {
             SubscriptionEvent::Closed => return Ok(EXIT_OK),
-            SubscriptionEvent::Failed { error } => return Err(error.into()),
+            SubscriptionEvent::Failed { error } => return Err(CommandError::during("watch")(error)),
             _ => {}
         }
     }
@@ -370,21 +611,49 @@ fn clock() -> String {
     GroupedTimestamp::now().value[11..19].to_owned()
 }
 
-/// The human lines of an event: `+ id` new, `~ id` changed, `- id` deleted.
-fn event_lines(event: &SubscriptionEvent, known: &mut Option<BTreeSet<String>>) -> Vec<String> {
+/// One line of `watch` for people.
+#[derive(Debug, PartialEq, Eq)]
+enum WatchLine {
+    /// A plain statement (`connected to …`, `12 messages`, `stopped`).
+    Note(String),
+    /// A message that was added (`+`), changed (`~`) or deleted (`-`).
+    Change { mark: char, id: String },
+    /// A problem: the head and the tail stay readable, the error between them is cut to fit.
+    Trouble {
+        head: &'static str,
+        error: String,
+        tail: String,
+    },
+}
+
+impl WatchLine {
+    /// The line as head, body (what is cut on a narrow terminal) and tail.
+    fn parts(&self) -> (String, String, String) {
+        match self {
+            WatchLine::Note(text) => (String::new(), text.clone(), String::new()),
+            WatchLine::Change { mark, id } => (format!("{mark} "), one_line(id), String::new()),
+            WatchLine::Trouble { head, error, tail } => ((*head).to_owned(), error.clone(), tail.clone()),
+        }
+    }
+}
+
+/// The lines of an event.
+fn event_lines(event: &SubscriptionEvent, known: &mut Option<BTreeSet<String>>) -> Vec<WatchLine> {
+    let change = |mark: char, id: &str| WatchLine::Change {
+        mark,
+        id: id.to_owned(),
+    };
     match event {
-        SubscriptionEvent::Connected { url } => vec![format!("connected to {}", one_line(url))],
+        SubscriptionEvent::Connected { url } => {
+            vec![WatchLine::Note(format!("connected to {}", one_line(url)))]
+        }
         SubscriptionEvent::Identifiers { frame, full: true } => {
             let now = message_ids(frame);
-            let mut lines = vec![format!(
-                "{} message{}",
-                now.len(),
-                if now.len() == 1 { "" } else { "s" }
-            )];
+            let mut lines = vec![WatchLine::Note(counted(now.len(), "message", "messages"))];
             // After a reconnection, what changed while the connection was down.
             if let Some(before) = known.as_ref() {
-                lines.extend(now.difference(before).map(|id| format!("+ {}", one_line(id))));
-                lines.extend(before.difference(&now).map(|id| format!("- {}", one_line(id))));
+                lines.extend(now.difference(before).map(|id| change('+', id)));
+                lines.extend(before.difference(&now).map(|id| change('-', id)));
             }
             *known = Some(now);
             lines
@@ -402,17 +671,21 @@ fn event_lines(event: &SubscriptionEvent, known: &mut Option<BTreeSet<String>>) 
                 } else {
                     '~'
                 };
-                lines.push(format!("{mark} {}", one_line(id)));
+                lines.push(change(mark, id));
             }
             lines
         }
-        SubscriptionEvent::Disconnected { error, retry_in } => vec![format!(
-            "disconnected: {}; retrying in {:.1} s",
-            one_line(&error.to_string()),
-            retry_in.as_secs_f64()
-        )],
-        SubscriptionEvent::Closed => vec!["stopped".to_owned()],
-        SubscriptionEvent::Failed { error } => vec![format!("gave up: {}", one_line(&error.to_string()))],
+        SubscriptionEvent::Disconnected { error, retry_in } => vec![WatchLine::Trouble {
+            head: "disconnected: ",
+            error: one_line(&describe_stream(error)),
+            tail: format!("; retrying in {:.1} s", retry_in.as_secs_f64()),
+        }],
+        SubscriptionEvent::Closed => vec![WatchLine::Note("stopped".to_owned())],
+        SubscriptionEvent::Failed { error } => vec![WatchLine::Trouble {
+            head: "gave up: ",
+            error: one_line(&describe_stream(error)),
+            tail: String::new(),
+        }],
         _ => Vec::new(),
     }
 }
@@ -433,6 +706,16 @@ mod tests {
     use pieces_os_client::models::StreamedIdentifier;
     use serde_json::Value;
 
+    fn texts(lines: Vec<WatchLine>) -> Vec<String> {
+        lines
+            .iter()
+            .map(|line| {
+                let (head, body, tail) = line.parts();
+                format!("{head}{body}{tail}")
+            })
+            .collect()
+    }
+
     #[test]
     fn watch_lines_tell_new_changed_and_deleted_messages_apart() {
         let mut known = None;
@@ -440,7 +723,7 @@ mod tests {
             frame: StreamedIdentifiers::new(ids.iter().map(|id| StreamedIdentifier::message(*id)).collect()),
             full: true,
         };
-        assert_eq!(event_lines(&full(&["a", "b"]), &mut known), ["2 messages"]);
+        assert_eq!(texts(event_lines(&full(&["a", "b"]), &mut known)), ["2 messages"]);
         let changes = SubscriptionEvent::Identifiers {
             frame: StreamedIdentifiers::new(vec![
                 StreamedIdentifier::message("c"),
@@ -449,12 +732,31 @@ mod tests {
             ]),
             full: false,
         };
-        assert_eq!(event_lines(&changes, &mut known), ["+ c", "~ a", "- b"]);
+        assert_eq!(texts(event_lines(&changes, &mut known)), ["+ c", "~ a", "- b"]);
         // After a reconnection the full frame is compared with what was known.
         assert_eq!(
-            event_lines(&full(&["a", "d"]), &mut known),
+            texts(event_lines(&full(&["a", "d"]), &mut known)),
             ["2 messages", "+ d", "- c"]
         );
+    }
+
+    #[test]
+    fn a_disconnection_keeps_its_retry_time_at_the_end() {
+        let event = SubscriptionEvent::Disconnected {
+            error: Error::Connection {
+                url: "ws://127.0.0.1:39300/messages/stream/identifiers".into(),
+                reason: "connection refused".into(),
+                source: None,
+            },
+            retry_in: Duration::from_millis(1500),
+        };
+        let lines = event_lines(&event, &mut None);
+        let (head, body, tail) = lines[0].parts();
+        assert_eq!(head, "disconnected: ");
+        assert_eq!(body, "PiecesOS is not reachable: connection refused");
+        assert_eq!(tail, "; retrying in 1.5 s");
+        let line = fit(&format!("10:22:31 {head}"), &body, &tail, 50);
+        assert!(line.ends_with("…; retrying in 1.5 s"), "{line}");
     }
 
     #[test]

@@ -1,37 +1,32 @@
-//! Ctrl-C for `watch`: the first SIGINT asks for a clean stop, a second one ends the program at once.
+//! Ctrl-C for `watch`: the first one asks for a clean stop, a second one ends the program at once (exit
+//! status 130, as a shell reports a program ended by Ctrl-C).
 //!
-//! On Unix a handler sets a flag that the watch loop polls, and puts back the default action, so a
-//! stop that hangs can still be cut short. Elsewhere Ctrl-C keeps its default action, which ends the
-//! program without the final `closed` line.
+//! signal-hook installs the handlers: on Unix for SIGINT, on Windows for the console's Ctrl-C (through
+//! the C runtime's `signal`). The first sets a flag that the watch loop polls; the second finds the flag
+//! set and exits, so a stop that hangs can still be cut short.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+use signal_hook::consts::SIGINT;
+use signal_hook::flag;
 
-/// Whether Ctrl-C (SIGINT) has been pressed since [`catch`].
+/// The exit status after a second Ctrl-C: 128 + SIGINT's number 2, what shells report for Ctrl-C.
+const EXIT_INTERRUPTED: i32 = 130;
+
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Whether Ctrl-C has been pressed since [`catch`].
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Acquire)
+    INTERRUPTED.get().is_some_and(|flag| flag.load(Ordering::Acquire))
 }
 
-/// Catches the next SIGINT.
-#[cfg(unix)]
-#[allow(unsafe_code)] // Installing a signal handler: the one thing here that needs it.
+/// Catches Ctrl-C from now on. When the handlers cannot be installed, Ctrl-C keeps its default action
+/// (the program ends without its final `stopped` line), which is all that is lost.
 pub fn catch() {
-    extern "C" fn on_interrupt(_signal: libc::c_int) {
-        // Only async-signal-safe work here: an atomic store, and signal(), which POSIX lists as safe.
-        INTERRUPTED.store(true, Ordering::Release);
-        // SAFETY: resets SIGINT to its default action; no memory is touched.
-        unsafe {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-        }
-    }
-    let handler = on_interrupt as extern "C" fn(libc::c_int);
-    // SAFETY: the handler only does async-signal-safe work (see above) and lives for the whole program.
-    unsafe {
-        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
-    }
+    let interrupted = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)));
+    // The order matters: the exit is registered first, so the first Ctrl-C finds the flag still unset
+    // and only the second one exits.
+    let _ = flag::register_conditional_shutdown(SIGINT, EXIT_INTERRUPTED, Arc::clone(interrupted))
+        .and_then(|_| flag::register(SIGINT, Arc::clone(interrupted)));
 }
-
-/// Keeps the default action of Ctrl-C (see the module documentation).
-#[cfg(not(unix))]
-pub fn catch() {}
