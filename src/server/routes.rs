@@ -279,34 +279,36 @@ fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     object.get(key).filter(|value| !value.is_null())
 }
 
+/// The members of a request body that must be a JSON object (the `model` named in errors), each kept as
+/// the raw JSON text it came in ([`raw`]); the 500 answer when it is not one.
+fn request_members<'a>(body: &'a [u8], model: &str) -> Result<raw::Members<'a>, Response> {
+    let not_a_model = |why: String| internal(format!("request body is not a {model}: {why}"));
+    let text = std::str::from_utf8(body).map_err(|error| not_a_model(error.to_string()))?;
+    let whole: &RawValue =
+        serde_json::from_str(text).map_err(|error| not_a_model(format!("invalid JSON: {error}")))?;
+    if raw::kind(whole) != "an object" {
+        return Err(not_a_model(format!(
+            "expected a JSON object, got {}",
+            raw::kind(whole)
+        )));
+    }
+    raw::members(whole.get()).map_err(|_| not_a_model("expected a JSON object".to_owned()))
+}
+
 /// `POST /messages/create`: checks the SeededConversationMessage's required fields, keeps every field it
 /// has (unknown ones too), and adds the id, the timestamps and the schema a server assigns.
 ///
 /// The seed is read member by member, each value kept as the raw JSON text it came in ([`raw`]): a seed
 /// of many megabytes costs a small multiple of its size, whatever its shape.
 fn create(shared: &Shared, body: &[u8], transferables: bool) -> Response {
-    let model = "SeededConversationMessage";
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(error) => return internal(format!("request body is not a {model}: {error}")),
-    };
-    let whole: &RawValue = match serde_json::from_str(text) {
-        Ok(whole) => whole,
-        Err(error) => return internal(format!("request body is not a {model}: invalid JSON: {error}")),
-    };
-    if raw::kind(whole) != "an object" {
-        return internal(format!(
-            "request body is not a {model}: expected a JSON object, got {}",
-            raw::kind(whole)
-        ));
-    }
     // What the server assigns, written first so that the members below may borrow it.
     let now = to_raw(&seed::now_timestamp());
     let id = seed::fresh_uuid();
     let id_raw = to_raw(&Value::from(id.as_str()));
     let schema = to_raw(&seed::embedded_schema());
-    let Ok(mut message) = raw::members(whole.get()) else {
-        return internal(format!("request body is not a {model}: expected a JSON object"));
+    let mut message = match request_members(body, "SeededConversationMessage") {
+        Ok(message) => message,
+        Err(response) => return response,
     };
     match raw::field(&message, "role") {
         None => return internal("SeededConversationMessage is missing the required field `role`"),
@@ -372,23 +374,9 @@ fn create(shared: &Shared, body: &[u8], transferables: bool) -> Response {
 ///
 /// Read member by member like a create ([`raw`]), so a large message costs a small multiple of its size.
 fn update(shared: &Shared, body: &[u8], transferables: bool) -> Response {
-    let model = "ConversationMessage";
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(error) => return internal(format!("request body is not a {model}: {error}")),
-    };
-    let whole: &RawValue = match serde_json::from_str(text) {
-        Ok(whole) => whole,
-        Err(error) => return internal(format!("request body is not a {model}: invalid JSON: {error}")),
-    };
-    if raw::kind(whole) != "an object" {
-        return internal(format!(
-            "request body is not a {model}: expected a JSON object, got {}",
-            raw::kind(whole)
-        ));
-    }
-    let Ok(sent) = raw::members(whole.get()) else {
-        return internal(format!("request body is not a {model}: expected a JSON object"));
+    let sent = match request_members(body, "ConversationMessage") {
+        Ok(sent) => sent,
+        Err(response) => return response,
     };
     let id = match raw::field(&sent, "id").map(|id| serde_json::from_str::<String>(id.get()).map_err(|_| id))
     {
