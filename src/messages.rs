@@ -1,4 +1,5 @@
-//! The HTTP endpoints of the ConversationMessagesApi, as methods of [`Client`].
+//! The HTTP endpoints of the ConversationMessagesApi (and the two of the ConversationMessageApi that
+//! read and write one message), as methods of [`Client`].
 //!
 //! | documented operation | typed | JSON text |
 //! |---|---|---|
@@ -6,8 +7,11 @@
 //! | `messages_create_specific_message` (`POST /messages/create`) | [`Client::create_message`] | [`Client::create_message_json`] |
 //! | `messages_delete_specific_message` (`POST /messages/{message}/delete`) | [`Client::delete_message`] | — |
 //! | `search_messages` (`POST /messages/search`) | [`Client::search_messages`] | [`Client::search_messages_json`] |
+//! | `message_specific_message_snapshot` (`GET /message/{message}`) | [`Client::get_message`] | [`Client::get_message_json`] |
+//! | `message_specific_message_update` (`POST /message/update`) | [`Client::update_message`] | [`Client::update_message_json`] |
 //!
-//! The identifier stream (`conversation_messages_stream_identifiers`) is in [`crate::stream`].
+//! The identifier stream (`conversation_messages_stream_identifiers`) is in [`crate::stream`], and a
+//! local copy of every message kept current from it in [`crate::mirror`].
 //!
 //! The JSON-text forms return the server's body exactly as it arrived, after checking that it is the
 //! endpoint's model (valid JSON, every required field present with the right type); they take their input
@@ -20,7 +24,9 @@ use crate::models::{
     SeededConversationMessage,
 };
 pub use crate::operation::Transferables;
-use crate::operation::{MESSAGES_CREATE, MESSAGES_DELETE, MESSAGES_SEARCH, MESSAGES_SNAPSHOT};
+use crate::operation::{
+    MESSAGES_CREATE, MESSAGES_DELETE, MESSAGES_SEARCH, MESSAGES_SNAPSHOT, MESSAGE_SNAPSHOT, MESSAGE_UPDATE,
+};
 use crate::wire;
 
 impl Client {
@@ -96,6 +102,73 @@ impl Client {
         let body = self.exchange(request.json_body(search_input_json.as_bytes()))?;
         wire::checked_text::<SearchedConversationMessages>(MESSAGES_SEARCH.name, body)
     }
+
+    /// `message_specific_message_snapshot`: the message with id `message_id`.
+    ///
+    /// The id is percent-encoded as one path segment; an empty id is refused before anything is sent. An
+    /// id PiecesOS does not know (never created, or deleted) is [`Error::NotFound`]: PiecesOS answers it
+    /// with HTTP 410 and a text body.
+    pub fn get_message(&self, message_id: &str, transferables: Transferables) -> Result<ConversationMessage> {
+        let body = self.fetch_message(message_id, transferables)?;
+        wire::decode(MESSAGE_SNAPSHOT.name, &body)
+    }
+
+    /// `message_specific_message_snapshot` as the server's JSON text (a `ConversationMessage`), checked,
+    /// not re-encoded. Errors as [`Client::get_message`].
+    pub fn get_message_json(&self, message_id: &str, transferables: Transferables) -> Result<String> {
+        let body = self.fetch_message(message_id, transferables)?;
+        wire::checked_text::<ConversationMessage>(MESSAGE_SNAPSHOT.name, body)
+    }
+
+    fn fetch_message(&self, message_id: &str, transferables: Transferables) -> Result<Vec<u8>> {
+        if message_id.is_empty() {
+            return Err(Error::invalid_input("message_id", "is empty"));
+        }
+        let request = Request::new(&MESSAGE_SNAPSHOT)
+            .message_id(message_id)
+            .transferables(transferables);
+        self.exchange(request).map_err(|error| match error {
+            Error::HttpStatus {
+                endpoint,
+                status: 410,
+                body,
+            } => Error::NotFound {
+                endpoint,
+                id: message_id.to_owned(),
+                body,
+            },
+            other => other,
+        })
+    }
+
+    /// `message_specific_message_update`: sends the whole `message` (PiecesOS finds it by its `id`) and
+    /// returns it as stored.
+    ///
+    /// Lossless: every key of `message` is sent, those the models do not type included, so a message
+    /// fetched, changed in one field and sent back keeps all the others. Send a message fetched with its
+    /// content ([`Transferables::Default`] or `Include`): PiecesOS stores what it is sent, and a message
+    /// fetched without its content would lose it. PiecesOS refuses (HTTP 500, [`Error::HttpStatus`]) an
+    /// id it does not know.
+    pub fn update_message(
+        &self,
+        message: &ConversationMessage,
+        transferables: Transferables,
+    ) -> Result<ConversationMessage> {
+        let message = to_json("message", message)?;
+        let request = Request::new(&MESSAGE_UPDATE).transferables(transferables);
+        let body = self.exchange(request.json_body(&message))?;
+        wire::decode(MESSAGE_UPDATE.name, &body)
+    }
+
+    /// `message_specific_message_update` with the message as JSON text (a `ConversationMessage`),
+    /// checked against its model and sent unchanged; returns the server's JSON text (a
+    /// `ConversationMessage`), checked, not re-encoded.
+    pub fn update_message_json(&self, message_json: &str, transferables: Transferables) -> Result<String> {
+        check_input::<ConversationMessage>("message", message_json)?;
+        let request = Request::new(&MESSAGE_UPDATE).transferables(transferables);
+        let body = self.exchange(request.json_body(message_json.as_bytes()))?;
+        wire::checked_text::<ConversationMessage>(MESSAGE_UPDATE.name, body)
+    }
 }
 
 fn to_json(argument: &'static str, value: &impl serde::Serialize) -> Result<Vec<u8>> {
@@ -135,6 +208,35 @@ mod tests {
             matches!(err, Error::InvalidJson { argument: "seed", .. }),
             "{err}"
         );
+        for err in [
+            client.get_message("", Transferables::Default).unwrap_err(),
+            client.get_message_json("", Transferables::Default).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidInput {
+                        argument: "message_id",
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
+        let err = client
+            .update_message_json("{\"id\": \"m1\", \"role\": \"USER\"}", Transferables::Default)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidJson {
+                    argument: "message",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("missing field"), "{err}");
         let err = client
             .search_messages_json("{\"engines\": 3}", Transferables::Default)
             .unwrap_err();

@@ -679,5 +679,22 @@ fn c_example_builds_with_its_makefile() {
         "{}",
         finished.stdout
     );
+    let mut command = Command::new(dir.join("mirror"));
+    command.arg(servers.live.url());
+    let finished = run("examples/c/mirror", command, &servers.live, Report::Plain);
+    for expected in [
+        r#"synced   {"type":"synced","count":5}"#,
+        "added    {",
+        "Hello from the C mirror example",
+        "the conversation as the mirror holds it: [{",
+        r#"closed   {"type":"closed"}"#,
+        "mirror example done",
+    ] {
+        assert!(
+            finished.stdout.contains(expected),
+            "{expected:?} in:\n{}",
+            finished.stdout
+        );
+    }
     servers.stop();
 }

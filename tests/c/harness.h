@@ -149,6 +149,20 @@ static inline bool event_is(const char *event, const char *type) {
     return strncmp(event, prefix, strlen(prefix)) == 0;
 }
 
+/* `text` with its first `from` replaced by `to`, in memory the caller frees with free(); NULL when `from`
+ * does not occur (or memory ran out). */
+static inline char *replace_once(const char *text, const char *from, const char *to) {
+    const char *at = strstr(text, from);
+    if (at == NULL) return NULL;
+    size_t before = (size_t)(at - text), from_len = strlen(from), to_len = strlen(to);
+    char *out = malloc(strlen(text) - from_len + to_len + 1);
+    if (out == NULL) return NULL;
+    memcpy(out, text, before);
+    memcpy(out + before, to, to_len);
+    strcpy(out + before + to_len, at + from_len);
+    return out;
+}
+
 /* A seed for pieces_messages_create with `text` as its content. */
 static inline void make_seed(char *out, size_t size, const char *conversation, const char *text) {
     snprintf(out, size,
