@@ -17,15 +17,20 @@
 //! endpoint's model (valid JSON, every required field present with the right type); they take their input
 //! as JSON text too, check it against its model before anything is sent, and send it unchanged.
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use crate::client::{Client, Request};
 use crate::error::{Error, Result};
+use crate::models::field::Field;
 use crate::models::{
     ConversationMessage, ConversationMessages, SearchInput, SearchedConversationMessages,
     SeededConversationMessage,
 };
 pub use crate::operation::Transferables;
 use crate::operation::{
-    MESSAGES_CREATE, MESSAGES_DELETE, MESSAGES_SEARCH, MESSAGES_SNAPSHOT, MESSAGE_SNAPSHOT, MESSAGE_UPDATE,
+    Operation, MESSAGES_CREATE, MESSAGES_DELETE, MESSAGES_SEARCH, MESSAGES_SNAPSHOT, MESSAGE_SNAPSHOT,
+    MESSAGE_UPDATE,
 };
 use crate::wire;
 
@@ -50,20 +55,19 @@ impl Client {
         seed: &SeededConversationMessage,
         transferables: Transferables,
     ) -> Result<ConversationMessage> {
-        let seed = to_json("seed", seed)?;
-        let request = Request::new(&MESSAGES_CREATE).transferables(transferables);
-        let body = self.exchange(request.json_body(&seed))?;
-        wire::decode(MESSAGES_CREATE.name, &body)
+        self.post_model(&MESSAGES_CREATE, "seed", seed, transferables)
     }
 
     /// `messages_create_specific_message` with the seed as JSON text (a `SeededConversationMessage`),
     /// checked against its model and sent unchanged; returns the server's JSON text (a
     /// `ConversationMessage`), checked, not re-encoded.
     pub fn create_message_json(&self, seed_json: &str, transferables: Transferables) -> Result<String> {
-        check_input::<SeededConversationMessage>("seed", seed_json)?;
-        let request = Request::new(&MESSAGES_CREATE).transferables(transferables);
-        let body = self.exchange(request.json_body(seed_json.as_bytes()))?;
-        wire::checked_text::<ConversationMessage>(MESSAGES_CREATE.name, body)
+        self.post_json::<SeededConversationMessage, ConversationMessage>(
+            &MESSAGES_CREATE,
+            "seed",
+            seed_json,
+            transferables,
+        )
     }
 
     /// `messages_delete_specific_message`: deletes the message with id `message_id`.
@@ -84,10 +88,7 @@ impl Client {
         input: &SearchInput,
         transferables: Transferables,
     ) -> Result<SearchedConversationMessages> {
-        let input = to_json("search_input", input)?;
-        let request = Request::new(&MESSAGES_SEARCH).transferables(transferables);
-        let body = self.exchange(request.json_body(&input))?;
-        wire::decode(MESSAGES_SEARCH.name, &body)
+        self.post_model(&MESSAGES_SEARCH, "search_input", input, transferables)
     }
 
     /// `search_messages` with the input as JSON text (a `SearchInput`), checked against its model and sent
@@ -97,10 +98,12 @@ impl Client {
         search_input_json: &str,
         transferables: Transferables,
     ) -> Result<String> {
-        check_input::<SearchInput>("search_input", search_input_json)?;
-        let request = Request::new(&MESSAGES_SEARCH).transferables(transferables);
-        let body = self.exchange(request.json_body(search_input_json.as_bytes()))?;
-        wire::checked_text::<SearchedConversationMessages>(MESSAGES_SEARCH.name, body)
+        self.post_json::<SearchInput, SearchedConversationMessages>(
+            &MESSAGES_SEARCH,
+            "search_input",
+            search_input_json,
+            transferables,
+        )
     }
 
     /// `message_specific_message_snapshot`: the message with id `message_id`.
@@ -154,29 +157,56 @@ impl Client {
         message: &ConversationMessage,
         transferables: Transferables,
     ) -> Result<ConversationMessage> {
-        let message = to_json("message", message)?;
-        let request = Request::new(&MESSAGE_UPDATE).transferables(transferables);
-        let body = self.exchange(request.json_body(&message))?;
-        wire::decode(MESSAGE_UPDATE.name, &body)
+        self.post_model(&MESSAGE_UPDATE, "message", message, transferables)
     }
 
     /// `message_specific_message_update` with the message as JSON text (a `ConversationMessage`),
     /// checked against its model and sent unchanged; returns the server's JSON text (a
     /// `ConversationMessage`), checked, not re-encoded.
     pub fn update_message_json(&self, message_json: &str, transferables: Transferables) -> Result<String> {
-        check_input::<ConversationMessage>("message", message_json)?;
-        let request = Request::new(&MESSAGE_UPDATE).transferables(transferables);
-        let body = self.exchange(request.json_body(message_json.as_bytes()))?;
-        wire::checked_text::<ConversationMessage>(MESSAGE_UPDATE.name, body)
+        self.post_json::<ConversationMessage, ConversationMessage>(
+            &MESSAGE_UPDATE,
+            "message",
+            message_json,
+            transferables,
+        )
     }
 }
 
-fn to_json(argument: &'static str, value: &impl serde::Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|err| Error::invalid_json(argument, err))
+impl Client {
+    /// POSTs `input`, written from its model, to `operation`, and decodes the answer as an `A`.
+    /// `argument` names the input in an error.
+    fn post_model<A: DeserializeOwned>(
+        &self,
+        operation: &'static Operation,
+        argument: &'static str,
+        input: &impl Serialize,
+        transferables: Transferables,
+    ) -> Result<A> {
+        let input = serde_json::to_vec(input).map_err(|err| Error::invalid_json(argument, err))?;
+        let request = Request::new(operation).transferables(transferables);
+        let body = self.exchange(request.json_body(&input))?;
+        wire::decode(operation.name, &body)
+    }
+
+    /// POSTs JSON text to `operation`, once it is checked to be an `I` (`argument` names it in an error),
+    /// unchanged; returns the answer's text, checked to be an `A`, not re-encoded.
+    fn post_json<I: DeserializeOwned, A: Field + DeserializeOwned>(
+        &self,
+        operation: &'static Operation,
+        argument: &'static str,
+        json: &str,
+        transferables: Transferables,
+    ) -> Result<String> {
+        check_input::<I>(argument, json)?;
+        let request = Request::new(operation).transferables(transferables);
+        let body = self.exchange(request.json_body(json.as_bytes()))?;
+        wire::checked_text::<A>(operation.name, body)
+    }
 }
 
 /// Checks JSON text handed in against its model, naming the argument and the position on failure.
-fn check_input<T: serde::de::DeserializeOwned>(argument: &'static str, json: &str) -> Result<()> {
+fn check_input<T: DeserializeOwned>(argument: &'static str, json: &str) -> Result<()> {
     serde_json::from_str::<T>(json)
         .map(drop)
         .map_err(|err| Error::invalid_json(argument, err))
