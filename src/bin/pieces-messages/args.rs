@@ -113,8 +113,34 @@ pub enum Command {
         #[command(flatten)]
         check: VersionCheck,
     },
+    /// Show one message in full: its facts and its whole text.
+    Get {
+        /// The id of the message (or a unique prefix of at least 4 characters, such as a short id).
+        #[arg(value_name = "ID", value_parser = non_blank)]
+        id: String,
+        /// Ask PiecesOS to leave the message content (the text) out.
+        #[arg(long = "no-transferables")]
+        no_transferables: bool,
+        #[command(flatten)]
+        check: VersionCheck,
+    },
+    /// Replace the text of a message; every other part of it is sent back as it was.
+    Update {
+        /// The id of the message (or a unique prefix of at least 4 characters, such as a short id).
+        #[arg(value_name = "ID", value_parser = non_blank)]
+        id: String,
+        /// The new text; `-` reads it from standard input (one final newline is dropped).
+        #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+        text: String,
+        #[command(flatten)]
+        check: VersionCheck,
+    },
     /// Follow changes live (reconnecting, following PiecesOS to a new port) until Ctrl-C.
     Watch {
+        /// Keep a copy of every message and print the text of each added or changed one (and each
+        /// removal); with --json, print the copy's events.
+        #[arg(long)]
+        content: bool,
         #[command(flatten)]
         check: VersionCheck,
     },
@@ -270,6 +296,15 @@ mod tests {
         assert!(
             matches!(cli.command, Command::Search { ref query, limit: Some(3), .. } if query.join(" ") == "reverse a list")
         );
+        let cli = parse(&["get", "0b3e", "--json", "--no-transferables"]).unwrap();
+        assert!(cli.json);
+        assert!(matches!(cli.command, Command::Get { ref id, no_transferables: true, .. } if id == "0b3e"));
+        let cli = parse(&["update", "0b3e", "--text", "-"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Update { ref id, ref text, .. } if id == "0b3e" && text == "-")
+        );
+        let cli = parse(&["watch", "--content"]).unwrap();
+        assert!(matches!(cli.command, Command::Watch { content: true, .. }));
         let cli = parse(&["-qv", "list", "--conversation", "c", "--no-version-check"]).unwrap();
         assert!(cli.quiet && cli.verbose);
         assert!(matches!(
@@ -294,6 +329,12 @@ mod tests {
             // status reports the version; it has no check to skip.
             &["status", "--no-version-check"],
             &["completions", "tcsh"],
+            &["get"],
+            &["get", " "],
+            &["get", "a", "b"],
+            &["update", "id"],
+            &["update", "", "--text", "x"],
+            &["update", "--text", "x"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }
