@@ -410,11 +410,7 @@ fn create(
     text: &str,
     out: &mut impl Write,
 ) -> Result<u8, CommandError> {
-    let text = if text == "-" {
-        read_stdin()?
-    } else {
-        text.to_owned()
-    };
+    let text = text_argument(text)?;
     let seed = SeededConversationMessage::new(role.into(), FragmentFormat::text(text))
         .with_conversation(conversation);
     let failed = || CommandError::during("create");
@@ -449,7 +445,16 @@ fn create(
     Ok(EXIT_OK)
 }
 
-/// The text of `create -`: standard input, without one final line break.
+/// The TEXT of `create` and `update --text`: as given, or standard input for `-`.
+fn text_argument(text: &str) -> Result<String, CommandError> {
+    if text == "-" {
+        read_stdin()
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// Standard input as text, without one final line break.
 fn read_stdin() -> Result<String, CommandError> {
     let mut bytes = Vec::new();
     io::stdin()
@@ -516,11 +521,7 @@ fn get(
 /// `update`: fetches the message (a unique prefix stands for its id), replaces its text, and sends it
 /// back whole, so that every other part of it, keys the models do not type included, stays as it was.
 fn update(cx: &Context<'_>, given: &str, text: &str, out: &mut impl Write) -> Result<u8, CommandError> {
-    let text = if text == "-" {
-        read_stdin()?
-    } else {
-        text.to_owned()
-    };
+    let text = text_argument(text)?;
     // With its content: PiecesOS stores what it is sent, so a message fetched without it would lose it.
     let (id, mut message) = Lookup::new(cx.client).run("update", given, |id| {
         cx.client.get_message(id, Transferables::Default)
