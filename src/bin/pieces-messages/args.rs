@@ -15,8 +15,9 @@ Where PiecesOS is: --url, else the environment variable PIECES_OS_URL, else the 
 127.0.0.1:39300-39399 that answers its health check (PIECES_OS_PORTS=START-END scans other ports).
 The application id: --app-id, else the environment variable PIECES_OS_APPLICATION_ID.
 
-Output: aligned columns fitted to the width on a terminal (short ids, which delete accepts back);
-tab-separated records, full ids and untruncated text in a pipe; --json for the server's own JSON.
+Output: aligned columns fitted to the width on a terminal (short ids, which get, update and delete
+accept back); tab-separated records, full ids and untruncated text in a pipe; --json for the server's
+own JSON.
 
 Exit codes: 0 done, 1 error, 2 usage (bad arguments or settings), 3 PiecesOS not running
 (discovery found nothing), 4 PiecesOS version incompatible with this client, 130 a second Ctrl-C.";
