@@ -410,6 +410,25 @@ inline std::string mirror_list(const pieces_mirror *mirror, std::optional<std::s
     return take(raw);
 }
 
+/**
+ * The reads of a mirror handle (Mirror, PullMirror, whose get() gives the C handle): the mirror's copy,
+ * with no request, from any thread.
+ */
+template <typename Derived>
+class MirrorReads {
+  public:
+    /** The message with this id as the server's JSON text, or std::nullopt when the mirror holds none. */
+    std::optional<std::string> get(std::string_view message_id) const { return mirror_get(handle(), message_id); }
+
+    /** A JSON array of the messages, oldest first: those of one conversation, or every one. */
+    std::string list(std::optional<std::string_view> conversation_id = std::nullopt) const {
+        return mirror_list(handle(), conversation_id);
+    }
+
+  private:
+    const pieces_mirror *handle() const noexcept { return static_cast<const Derived &>(*this).get(); }
+};
+
 }  // namespace detail
 
 /**
@@ -440,18 +459,12 @@ class PullSubscription : public detail::PullHandle<pieces_subscription, pieces_s
  * pieces_mirror_new()). get() and list() read the copy with no request, from any thread. The destructor
  * stops the mirror and waits for its thread; close() does the same and rethrows what the callback threw.
  */
-class Mirror : public detail::CallbackHandle<pieces_mirror, pieces_mirror_stop, pieces_mirror_free> {
+class Mirror : public detail::CallbackHandle<pieces_mirror, pieces_mirror_stop, pieces_mirror_free>,
+               public detail::MirrorReads<Mirror> {
   public:
     using CallbackHandle::CallbackHandle;
-    using CallbackHandle::get;
-
-    /** The message with this id as the server's JSON text, or std::nullopt when the mirror holds none. */
-    std::optional<std::string> get(std::string_view message_id) const { return detail::mirror_get(get(), message_id); }
-
-    /** A JSON array of the messages, oldest first: those of one conversation, or every one. */
-    std::string list(std::optional<std::string_view> conversation_id = std::nullopt) const {
-        return detail::mirror_list(get(), conversation_id);
-    }
+    using CallbackHandle::get;  // the C handle
+    using MirrorReads::get;     // a message
 };
 
 /**
@@ -460,18 +473,12 @@ class Mirror : public detail::CallbackHandle<pieces_mirror, pieces_mirror_stop, 
  * frees it.
  */
 class PullMirror
-    : public detail::PullHandle<pieces_mirror, pieces_mirror_next, pieces_mirror_stop, pieces_mirror_free> {
+    : public detail::PullHandle<pieces_mirror, pieces_mirror_next, pieces_mirror_stop, pieces_mirror_free>,
+      public detail::MirrorReads<PullMirror> {
   public:
     using PullHandle::PullHandle;
-    using PullHandle::get;
-
-    /** The message with this id as the server's JSON text, or std::nullopt when the mirror holds none. */
-    std::optional<std::string> get(std::string_view message_id) const { return detail::mirror_get(get(), message_id); }
-
-    /** A JSON array of the messages, oldest first: those of one conversation, or every one. */
-    std::string list(std::optional<std::string_view> conversation_id = std::nullopt) const {
-        return detail::mirror_list(get(), conversation_id);
-    }
+    using PullHandle::get;   // the C handle
+    using MirrorReads::get;  // a message
 };
 
 /**

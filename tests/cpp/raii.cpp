@@ -326,7 +326,7 @@ static bool next_until(pieces::PullMirror &mirror, const char *prefix, const std
 
 static void pull_mirror_follows_every_change_and_reads_without_requests(const pieces::Client &client) {
     pieces::PullMirror mirror = client.mirror_pull("{\"announce_initial\": false}");
-    CHECK(static_cast<bool>(mirror));
+    CHECK(static_cast<bool>(mirror) && mirror.get() != nullptr);  // get() alone is the C handle
     std::string seen;
     // The messages already there are only counted.
     CHECK(next_until(mirror, "{\"type\":\"synced\"", "", seen));

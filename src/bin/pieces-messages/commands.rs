@@ -413,34 +413,46 @@ fn create(
     let text = text_argument(text)?;
     let seed = SeededConversationMessage::new(role.into(), FragmentFormat::text(text))
         .with_conversation(conversation);
-    let failed = || CommandError::during("create");
-    match cx.mode {
-        Mode::Json => {
-            let seed_json = serde_json::to_string(&seed)
-                .map_err(|err| CommandError::Io(format!("cannot write the message as JSON: {err}")))?;
-            let created = cx
-                .client
-                .create_message_json(&seed_json, Transferables::Default)
-                .map_err(failed())?;
-            writeln!(out, "{created}")?;
-        }
-        Mode::Quiet | Mode::Lines(_) => {
-            let created = cx
-                .client
-                .create_message(&seed, Transferables::Default)
-                .map_err(failed())?;
-            if cx.mode == Mode::Quiet {
-                writeln!(out, "{}", created.id)?;
-            } else {
-                writeln!(
-                    out,
-                    "created {} ({}) in conversation {}",
-                    one_line(&created.id),
-                    one_line(created.role.as_str()),
-                    one_line(created.conversation_id())
-                )?;
-            }
-        }
+    send(
+        cx,
+        out,
+        "created",
+        &seed,
+        |seed| cx.client.create_message(seed, Transferables::Default),
+        |seed_json| cx.client.create_message_json(seed_json, Transferables::Default),
+        CommandError::during("create"),
+    )
+}
+
+/// Sends `message` (a seed to create, a whole message to update) and reports the message PiecesOS
+/// answered with: with `--json` the server's text (the message is sent with the JSON form, `json_form`),
+/// with `-q` its id, else `{done} ID (ROLE) in conversation ID`.
+fn send<T: serde::Serialize>(
+    cx: &Context<'_>,
+    out: &mut impl Write,
+    done: &str,
+    message: &T,
+    typed_form: impl FnOnce(&T) -> Result<ConversationMessage, Error>,
+    json_form: impl FnOnce(&str) -> Result<String, Error>,
+    failed: impl FnOnce(Error) -> CommandError,
+) -> Result<u8, CommandError> {
+    if cx.mode == Mode::Json {
+        let message_json = serde_json::to_string(message)
+            .map_err(|err| CommandError::Io(format!("cannot write the message as JSON: {err}")))?;
+        writeln!(out, "{}", json_form(&message_json).map_err(failed)?)?;
+        return Ok(EXIT_OK);
+    }
+    let answer = typed_form(message).map_err(failed)?;
+    if cx.mode == Mode::Quiet {
+        writeln!(out, "{}", answer.id)?;
+    } else {
+        writeln!(
+            out,
+            "{done} {} ({}) in conversation {}",
+            one_line(&answer.id),
+            one_line(answer.role.as_str()),
+            one_line(answer.conversation_id())
+        )?;
     }
     Ok(EXIT_OK)
 }
@@ -532,36 +544,18 @@ fn update(cx: &Context<'_>, given: &str, text: &str, out: &mut impl Write) -> Re
         .string
         .get_or_insert_with(Default::default)
         .raw = Some(text);
-    let failed = || CommandError::during(format!("update {id}"));
-    match cx.mode {
-        Mode::Json => {
-            let message_json = serde_json::to_string(&message)
-                .map_err(|err| CommandError::Io(format!("cannot write the message as JSON: {err}")))?;
-            let stored = cx
-                .client
-                .update_message_json(&message_json, Transferables::Default)
-                .map_err(failed())?;
-            writeln!(out, "{stored}")?;
-        }
-        Mode::Quiet | Mode::Lines(_) => {
-            let stored = cx
-                .client
-                .update_message(&message, Transferables::Default)
-                .map_err(failed())?;
-            if cx.mode == Mode::Quiet {
-                writeln!(out, "{}", stored.id)?;
-            } else {
-                writeln!(
-                    out,
-                    "updated {} ({}) in conversation {}",
-                    one_line(&stored.id),
-                    one_line(stored.role.as_str()),
-                    one_line(stored.conversation_id())
-                )?;
-            }
-        }
-    }
-    Ok(EXIT_OK)
+    send(
+        cx,
+        out,
+        "updated",
+        &message,
+        |message| cx.client.update_message(message, Transferables::Default),
+        |message_json| {
+            cx.client
+                .update_message_json(message_json, Transferables::Default)
+        },
+        CommandError::during(format!("update {id}")),
+    )
 }
 
 /// `delete`: each id in turn (a unique prefix stands for its id). A failed id is reported and the
