@@ -1481,6 +1481,36 @@ fn watch_content_json_prints_the_mirrors_events() {
     assert_eq!(rest, [r#"{"type":"closed"}"#]);
 }
 
+#[test]
+fn watch_content_says_when_pieces_os_keeps_failing_and_catches_up_once_it_answers() {
+    let server = Server::start(ServerConfig::default().with_seed_messages(2)).unwrap();
+    let watch = Running::piped(at(&server, &["watch", "--content"]));
+    assert_eq!(untimed(&watch.until(|_| true)[0]), "2 messages");
+    // Every request fails: the mirror cannot fetch the message the stream announces.
+    server.faults().set_fail_every(1);
+    let id = stored(
+        &server,
+        "0b3e6c1e-1b2c-4d5e-8f90-123456789abc",
+        "c",
+        "written while failing",
+    );
+    let seen = watch.until(|line| line.contains("\tstale: "));
+    let line = untimed(seen.last().unwrap());
+    assert!(
+        line.starts_with("stale: HTTP 500: ") && line.ends_with("; retrying"),
+        "{line:?}"
+    );
+    server.faults().clear();
+    let seen = watch.until(|line| line.contains(&id));
+    assert_eq!(
+        untimed(seen.last().unwrap()),
+        format!("+ {id}\twritten while failing")
+    );
+    let (code, rest) = watch.interrupt();
+    assert_eq!(code, 0);
+    assert_eq!(rest.last().map(|line| untimed(line)), Some("stopped"), "{rest:?}");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn watch_content_on_a_narrow_terminal_shows_short_ids_and_cuts_the_text() {

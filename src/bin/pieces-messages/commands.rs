@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::args::{Cli, Command, RoleArg, VersionCheck};
 use super::errors::{
-    describe, describe_stream, CommandError, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_NOT_RUNNING, EXIT_OK,
+    describe_stream, CommandError, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_NOT_RUNNING, EXIT_OK,
 };
 use super::ids::{Lookup, ShortIds};
 use super::output::{counted, fit, full_time, one_line, safe_text, short_time, Screen, Table};
@@ -505,6 +505,7 @@ fn get(
     }
     let (_, message) = lookup.run("get", given, |id| cx.client.get_message(id, transferables))?;
     match cx.mode {
+        // `--json` was answered above.
         Mode::Quiet | Mode::Json => writeln!(out, "{}", message.id)?,
         Mode::Lines(Screen::Pipe) => writeln!(out, "{}", record(&message).join("\t"))?,
         Mode::Lines(Screen::Terminal { .. }) => {
@@ -918,7 +919,7 @@ fn mirror_lines(event: &MirrorEvent, short: &ShortIds) -> Vec<WatchLine> {
         MirrorEvent::Removed(message) => change('-', message, None),
         MirrorEvent::Stale { error } => WatchLine::Trouble {
             head: "stale: ",
-            error: one_line(&describe(error)),
+            error: one_line(&describe_stream(error)),
             tail: "; retrying".to_owned(),
         },
         MirrorEvent::Disconnected { error, retry_in } => disconnected_line(error, *retry_in),
