@@ -27,7 +27,7 @@
  *     Error with PIECES_STATUS_NOT_FOUND, like every failed request.
  *
  * Thread safety is the C API's: a Client may be used by any number of threads at once; stop() works
- * from any thread, also inside the subscription's own callback. Including this header more than once,
+ * from any thread, also inside the subscription's or mirror's own callback. Including this header more than once,
  * and in several translation units of one program, is fine (everything here is inline).
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
@@ -456,8 +456,10 @@ class PullSubscription : public detail::PullHandle<pieces_subscription, pieces_s
  * A callback-mode mirror (Client::mirror): a copy of every message that the mirror's own thread keeps
  * current, calling the callback with each event, in order: {"type":"added","message":{…}},
  * {"type":"updated","message":{…}}, {"type":"removed","id":"…"}, {"type":"synced","count":N}, … (see
- * pieces_mirror_new()). get() and list() read the copy with no request, from any thread. The destructor
- * stops the mirror and waits for its thread; close() does the same and rethrows what the callback threw.
+ * pieces_mirror_new()). get() and list() read the copy with no request, from any thread. The first
+ * events may arrive before Client::mirror() has returned this object, so a callback should not reach for
+ * it: each event carries its message. The destructor stops the mirror and waits for its thread; close()
+ * does the same and rethrows what the callback threw.
  */
 class Mirror : public detail::CallbackHandle<pieces_mirror, pieces_mirror_stop, pieces_mirror_free>,
                public detail::MirrorReads<Mirror> {
