@@ -394,20 +394,40 @@ local function transferables_of(value)
   return value or M.transferables.DEFAULT
 end
 
+-- Handles -----------------------------------------------------------------------------------------------
+
+-- What clients, subscriptions and mirrors share: a handle owned with ffi.gc, freed once (self._free is
+-- the name of its free function, self._what what it is called in errors).
+local Owned = {}
+Owned.__index = Owned
+
+function Owned:_live()
+  if self._handle == nil then
+    error("pieces_messages: this " .. self._what .. " is closed", 3)
+  end
+  return self._handle
+end
+
+--- Frees it now rather than when the collector runs: a subscription or mirror is stopped and its thread
+--- joined; a client's subscriptions and mirrors live on. Closing twice does nothing.
+function Owned:close()
+  local handle = self._handle
+  if handle ~= nil then
+    self._handle = nil
+    C[self._free](ffi.gc(handle, nil))
+  end
+end
+
 -- Pull-mode handles (subscription and mirror) ---------------------------------------------------------
 
-local Pull = {}
+local Pull = setmetatable({}, { __index = Owned })
 Pull.__index = Pull
 
 local function pull(handle, functions)
-  return setmetatable({ _handle = handle, _fn = functions, finished = false }, functions.class)
-end
-
-function Pull:_live()
-  if self._handle == nil then
-    error("pieces_messages: this handle is closed", 3)
-  end
-  return self._handle
+  return setmetatable(
+    { _handle = handle, _fn = functions, _free = functions.free, _what = functions.what, finished = false },
+    functions.class
+  )
 end
 
 --- The next event within timeout_ms (negative: wait until one comes, 0: only look), or nil when none
@@ -464,15 +484,6 @@ function Pull:stop()
   check(self._fn.stop, C[self._fn.stop](self:_live()))
 end
 
---- Stops it, joins its thread and frees it. Closing twice does nothing.
-function Pull:close()
-  local handle = self._handle
-  if handle ~= nil then
-    self._handle = nil
-    C[self._fn.free](ffi.gc(handle, nil))
-  end
-end
-
 local Subscription = setmetatable({}, { __index = Pull })
 Subscription.__index = Subscription
 local subscription_functions = {
@@ -480,6 +491,7 @@ local subscription_functions = {
   next = "pieces_subscription_next",
   stop = "pieces_subscription_stop",
   free = "pieces_subscription_free",
+  what = "subscription",
 }
 
 local Mirror = setmetatable({}, { __index = Pull })
@@ -489,6 +501,7 @@ local mirror_functions = {
   next = "pieces_mirror_next",
   stop = "pieces_mirror_stop",
   free = "pieces_mirror_free",
+  what = "mirror",
 }
 
 --- The mirror's copy of one message (no request), or nil when it holds no such message.
@@ -510,7 +523,7 @@ end
 
 -- The client ------------------------------------------------------------------------------------------
 
-local Client = {}
+local Client = setmetatable({}, { __index = Owned })
 Client.__index = Client
 
 --- A client. `config` is a table of the configuration JSON's keys (base_url, application_id,
@@ -520,23 +533,7 @@ function M.client(config)
   local out = ffi.new("pieces_client *[1]")
   local text = config ~= nil and json_text(config) or nil
   check("pieces_client_new", lib().pieces_client_new(text, out))
-  return setmetatable({ _handle = ffi.gc(out[0], C.pieces_client_free) }, Client)
-end
-
-function Client:_live()
-  if self._handle == nil then
-    error("pieces_messages: this client is closed", 3)
-  end
-  return self._handle
-end
-
---- Frees the client; its subscriptions and mirrors live on. Closing twice does nothing.
-function Client:close()
-  local handle = self._handle
-  if handle ~= nil then
-    self._handle = nil
-    C.pieces_client_free(ffi.gc(handle, nil))
-  end
+  return setmetatable({ _handle = ffi.gc(out[0], C.pieces_client_free), _free = "pieces_client_free", _what = "client" }, Client)
 end
 
 --- The URL requests go to (a client that discovers PiecesOS scans now if it has not yet).

@@ -106,9 +106,13 @@ class PullEvents(Owned):
     def next(self, timeout: Optional[float] = None) -> Optional[Event]:
         """The next event, waiting at most ``timeout`` seconds (``None``: until one arrives, ``0``: only
         look); ``None`` when nothing arrived in time or everything has been taken (see
-        :attr:`finished`)."""
+        :attr:`finished`), or when another thread closed it meanwhile."""
         deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        first = True
         while True:
+            if not first and self._closed:
+                return None
+            first = False
             if deadline is None:
                 wait_ms = _WAIT_SLICE_MS
             else:
