@@ -8,9 +8,9 @@
 //! The C programs ask for server-side WebSocket drops by printing `DROP cut` or `DROP close` on their
 //! standard output; the runner here does it with [`Server::drop_websockets`].
 //!
-//! A tool that is missing (gcc, g++, valgrind, python3, luajit with lua-cjson, make, or the sanitizer runtimes) makes
-//! its test print a loud `SKIPPED (… not found)` line and pass, unless `PIECES_REQUIRE_ALL_TOOLS=1`,
-//! which CI sets: then it fails.
+//! A tool that is missing (gcc, g++, valgrind, python3, luajit with lua-cjson, make, or the sanitizer
+//! runtimes) makes its test print a loud `SKIPPED (… not found)` line and pass, unless
+//! `PIECES_REQUIRE_ALL_TOOLS=1`, which CI sets: then it fails.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

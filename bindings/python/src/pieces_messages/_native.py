@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
-from ._errors import PiecesError, Status, error_for
+from ._errors import Status, error_for
 
 #: The environment variable that names the shared library to load, before the one beside this package.
 LIBRARY_ENV = "PIECES_OS_CLIENT_LIBRARY"
@@ -180,7 +180,6 @@ __all__ = [
     "ABI_LINE",
     "LIBRARY_ENV",
     "LIBRARY_FILE",
-    "PiecesError",
     "call",
     "call_for_string",
     "check",
