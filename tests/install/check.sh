@@ -181,8 +181,19 @@ extract_readme_snippets() {
     done <README.md
 }
 extract_readme_snippets "$work/readme"
-for snippet in c/app.c c/run.sh cmake/CMakeLists.txt cmake/app.cpp cmake/run.sh cmake/without-cmake.sh; do
+for snippet in c/app.c c/run.sh cmake/CMakeLists.txt cmake/app.cpp cmake/run.sh cmake/without-cmake.sh \
+    fragments/discovery.c; do
     [ -s "$work/readme/$snippet" ] || fail "README.md has no snippet marked <!-- ci: $snippet -->"
+done
+
+step "the README's C fragments compile, each as the body of a function given a client"
+for fragment in "$work"/readme/fragments/*.c; do
+    wrapper="${fragment%.c}.wrapper.c"
+    printf '#include <pieces_os_client.h>\nvoid fragment(pieces_client *client);\nvoid fragment(pieces_client *client) {\n#include "%s"\n}\n' \
+        "$(basename "$fragment")" >"$wrapper"
+    # shellcheck disable=SC2046 # pkg-config prints several flags
+    gcc -std=c11 -Wall -Wextra -Werror -pedantic $(pkg-config --cflags pieces_os_client) -c "$wrapper" \
+        -o "${fragment%.c}.o"
 done
 
 step "the README's C snippet, linked with pkg-config, dynamically and statically"
