@@ -49,13 +49,14 @@ enum pieces_status
      */
     PIECES_STATUS_INVALID_UTF8 = 2,
     /**
-     * A JSON parameter (config, seed, search input) is not valid JSON or not its model; nothing was
-     * sent. The last error has the message, `line` and `column`.
+     * A JSON parameter (config, seed, search input, message, mirror options) is not valid JSON or not
+     * its model; nothing was sent. The last error has the message, `line` and `column`.
      */
     PIECES_STATUS_INVALID_JSON = 3,
     /**
      * A parameter was refused before anything was sent (a bad base URL, an empty message id, a
-     * `pieces_transferables` out of range, a call that does not fit the subscription's mode, …).
+     * `pieces_transferables` out of range, a call that does not fit the subscription's or mirror's
+     * mode, mirror options out of range, …).
      */
     PIECES_STATUS_INVALID_ARGUMENT = 4,
     /**
@@ -79,16 +80,17 @@ enum pieces_status
      */
     PIECES_STATUS_WEBSOCKET = 9,
     /**
-     * pieces_subscription_next(): no event arrived within the timeout. Not a failure of the
-     * subscription; call again.
+     * pieces_subscription_next(), pieces_mirror_next(): no event arrived within the timeout. Not a
+     * failure of the subscription or mirror; call again.
      */
     PIECES_STATUS_NO_EVENT = 10,
     /**
-     * pieces_subscription_next(): the terminal event has already been taken; no event will follow.
+     * pieces_subscription_next(), pieces_mirror_next(): the terminal event has already been taken; no
+     * event will follow.
      */
     PIECES_STATUS_CLOSED = 11,
     /**
-     * The call is not allowed from inside the subscription's own callback.
+     * The call is not allowed from inside the callback of the subscription or mirror it is given.
      */
     PIECES_STATUS_IN_CALLBACK = 12,
     /**
@@ -117,7 +119,12 @@ enum pieces_status
      * not write a value as JSON text); nothing about the arguments or the server was wrong. The last
      * error's `message` says what failed.
      */
-    PIECES_STATUS_INTERNAL = 17
+    PIECES_STATUS_INTERNAL = 17,
+    /**
+     * There is no such message: PiecesOS answered HTTP 410 for its id (pieces_messages_get(); the last
+     * error has `status` 410, `body` and `id`), or a mirror does not hold it (pieces_mirror_get()).
+     */
+    PIECES_STATUS_NOT_FOUND = 18
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -137,6 +144,16 @@ typedef uint32_t pieces_status;
 typedef struct pieces_client pieces_client;
 
 /**
+ * A running mirror: a local copy of every conversation message, kept current on a thread of its own.
+ * Opaque; made by pieces_mirror_new(), released by pieces_mirror_free().
+ *
+ * pieces_mirror_get(), pieces_mirror_list() and pieces_mirror_stop() may be called from any thread at
+ * any time before the free (from the mirror's own callback too); pieces_mirror_next() (pull mode) from
+ * any thread, also while another thread stops it.
+ */
+typedef struct pieces_mirror pieces_mirror;
+
+/**
  * A running subscription to the stream of message-identifier changes. Opaque; made by
  * pieces_messages_subscribe(), released by pieces_subscription_free().
  *
@@ -153,17 +170,16 @@ typedef struct pieces_subscription pieces_subscription;
 typedef uint32_t pieces_transferables;
 
 /**
- * Receives the events of a callback-mode subscription.
+ * Receives the events of a callback-mode subscription or mirror.
  *
  * `event_json` is one event as NUL-terminated JSON text of `len` bytes (the NUL not counted). It
  * belongs to the library and is valid only during the call: copy what you need. `userdata` is the
- * pointer given to pieces_messages_subscribe().
+ * pointer given to pieces_messages_subscribe() or pieces_mirror_new().
  *
- * The callback runs on the subscription's own thread, one event at a time, never while the library
- * holds a lock. It may call any function of this API, including pieces_subscription_stop() and
- * pieces_subscription_free() on its own subscription (see there), and blocking ones such as
- * pieces_messages_snapshot() (the subscription reads no further while it waits). It must not unwind
- * (no C++ exception, no `longjmp` out of it).
+ * The callback runs on the handle's own thread, one event at a time, never while the library holds a
+ * lock. It may call any function of this API, including the stop and free functions of its own handle
+ * (see there), and blocking ones such as pieces_messages_snapshot() (the handle reads no further while
+ * it waits). It must not unwind (no C++ exception, no `longjmp` out of it).
  */
 typedef void (*pieces_event_cb)(void *userdata, const char *event_json, size_t len);
 
@@ -419,16 +435,288 @@ pieces_status pieces_messages_search(const pieces_client *client,
                                      char **out_json);
 
 /**
+ * `message_specific_message_snapshot` (`GET /message/{message}`): one message, as the server's JSON
+ * text (a `ConversationMessage`), checked against the model but not re-encoded.
+ *
+ * The id is percent-encoded as one path segment, so no id can reach another path.
+ *
+ * # Ownership
+ * `message_id` is only read during the call. On success `*out_json` receives a new string; free it
+ * with pieces_string_free().
+ *
+ * # NULL
+ * No parameter may be NULL.
+ *
+ * # Threads
+ * Any thread; blocks it until the answer arrived or a timeout ran out.
+ *
+ * # Errors
+ * PIECES_STATUS_NOT_FOUND: PiecesOS holds no message with this id (it answered HTTP 410; the last
+ * error has `status`, `body` and `id`). PIECES_STATUS_NULL_PARAMETER, PIECES_STATUS_INVALID_UTF8,
+ * PIECES_STATUS_INVALID_ARGUMENT (an empty id, `transferables` out of range),
+ * PIECES_STATUS_CONNECTION, PIECES_STATUS_TIMEOUT, PIECES_STATUS_HTTP_STATUS, PIECES_STATUS_DECODE,
+ * PIECES_STATUS_BODY_TOO_LARGE.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `message_id` is NULL or NUL-terminated; `out_json` is NULL or
+ * valid for writing a pointer.
+ */
+pieces_status pieces_messages_get(const pieces_client *client,
+                                  const char *message_id,
+                                  pieces_transferables transferables,
+                                  char **out_json);
+
+/**
+ * `message_specific_message_update` (`POST /message/update`): sends a whole `ConversationMessage`
+ * given as JSON text (PiecesOS finds the message by its `id`) and returns the message as stored, as
+ * the server's JSON text.
+ *
+ * The message is checked against its model before anything is sent, then sent unchanged, so every key
+ * of it is kept, those this library does not know included: a message fetched, changed in one field
+ * and sent back keeps all the others. Send a message fetched with its content (transferables DEFAULT
+ * or INCLUDE): PiecesOS stores what it is sent.
+ *
+ * # Ownership
+ * `message_json` is only read during the call. On success `*out_json` receives a new string; free it
+ * with pieces_string_free().
+ *
+ * # NULL
+ * No parameter may be NULL.
+ *
+ * # Threads
+ * Any thread; blocks it until the answer arrived or a timeout ran out.
+ *
+ * # Errors
+ * As pieces_messages_create(); PiecesOS answers an id it does not know with HTTP 500
+ * (PIECES_STATUS_HTTP_STATUS).
+ *
+ * # Safety
+ * `client` is NULL or a live client; `message_json` is NULL or NUL-terminated; `out_json` is NULL or
+ * valid for writing a pointer.
+ */
+pieces_status pieces_messages_update(const pieces_client *client,
+                                     const char *message_json,
+                                     pieces_transferables transferables,
+                                     char **out_json);
+
+/**
+ * Starts a mirror: a local copy of every conversation message that a thread of its own keeps current,
+ * from the identifier stream and the endpoints `GET /messages` and `GET /message/{message}`.
+ *
+ * On every connection and reconnection of the stream the mirror takes one snapshot and makes itself
+ * equal to it; between them it fetches each changed message by id (several changes of one message
+ * before its fetch: one fetch; more changes waiting than a snapshot costs: one snapshot), removes
+ * deleted ones, and retries what failed with backoff. It tells what changed with JSON events, `type`
+ * first, always in this order of meaning:
+ * - `{"type":"added","message":{…}}`, `{"type":"updated","message":{…}}`: the message (its new
+ *   version) as the server's JSON text, byte for byte; `{"type":"removed","id":"…"}`;
+ * - `{"type":"synced","count":N}` after each snapshot has been reconciled (the `added`, `updated` and
+ *   `removed` events it caused come before it), with how many messages the mirror holds;
+ * - `{"type":"stale","error":{…}}` when PiecesOS failed `stale_after` tries in a row: the mirror may
+ *   lag behind until its next `synced` (it keeps retrying, then syncs with a snapshot);
+ * - `{"type":"disconnected","error":{…},"retry_in_ms":N}` when the stream's connection was lost (a
+ *   `synced` follows the reconnection);
+ * - exactly one terminal event, after which nothing follows: `{"type":"closed"}` after a stop, or
+ *   `{"type":"error","error":{…}}` when it gave up (the client's `stream.max_attempts`).
+ *
+ * Each event comes after the mirror's state changed accordingly: pieces_mirror_get() inside the
+ * callback of an `added` event finds the message.
+ *
+ * `options_json` is an object whose keys are all optional: `transferables` (`null`: the query
+ * parameter left out, as by default; `true`; `false`: a mirror without the heavy content),
+ * `announce_initial` (`true`: the first sync announces every message with `added`; `false`: only
+ * `synced`), `snapshot_threshold` (more changed ids waiting than this: one snapshot instead; `null`:
+ * decided from measured costs), `retry_initial_ms` (100), `retry_max_ms` (5000), `stale_after` (3).
+ * Unknown keys are refused. The stream's settings (reconnection, the pull queue's `queue_capacity` and
+ * `queue_max_bytes`) are the client's.
+ *
+ * **Callback mode** (`cb` not NULL): `cb(userdata, event_json, len)` is called on the mirror's thread
+ * with each event. The first call waits until this function has written `*out`, so a callback may use
+ * the handle through the variable `out` pointed to. **Pull mode** (`cb` NULL): events wait in a
+ * bounded queue for pieces_mirror_next() (when it is full, the mirror waits: nothing is dropped), and no
+ * function of the caller is ever called on another thread.
+ *
+ * # Ownership
+ * `userdata` belongs to the mirror from the moment this function is called: `userdata_free` (when not
+ * NULL) is called with it **exactly once**, after which the library never uses it again:
+ * - when this function fails, whatever the status, before it returns, on the calling thread;
+ * - in callback mode, on the mirror's thread right after the callback has returned from the terminal
+ *   event (so before pieces_mirror_free() returns, when called from another thread);
+ * - in pull mode, on the caller's thread: inside the pieces_mirror_next() call that takes the terminal
+ *   event (before it returns), or else inside pieces_mirror_free().
+ *
+ * On success `*out` receives the mirror, which the caller frees with pieces_mirror_free(); it stays
+ * valid until then, whatever happened to the stream. The client may be freed before it.
+ * `options_json` is only read during the call.
+ *
+ * # NULL
+ * `client` and `out` must not be NULL. `options_json` NULL takes every default; `cb` NULL selects pull
+ * mode; `userdata` and `userdata_free` may be NULL.
+ *
+ * # Threads
+ * Any thread. In callback mode `cb` and `userdata_free` run on the mirror's thread.
+ *
+ * # Errors
+ * PIECES_STATUS_NULL_PARAMETER, PIECES_STATUS_INVALID_UTF8, PIECES_STATUS_INVALID_JSON (options that
+ * are not JSON, or have an unknown key or a wrong type), PIECES_STATUS_INVALID_ARGUMENT (an option out
+ * of range: the last error's `argument` names it), PIECES_STATUS_INTERNAL (the thread cannot be
+ * started). PiecesOS being unreachable is not an error of this call: it arrives as events.
+ *
+ * # Safety
+ * `client` is NULL or a live client; `options_json` is NULL or NUL-terminated; `out` is NULL or valid
+ * for writing a pointer; `cb` and `userdata_free` are NULL or functions that may be called as
+ * documented here.
+ */
+pieces_status pieces_mirror_new(const pieces_client *client,
+                                const char *options_json,
+                                pieces_event_cb cb,
+                                void *userdata,
+                                void (*userdata_free)(void *userdata),
+                                pieces_mirror **out);
+
+/**
+ * Takes the next event of a pull-mode mirror (one made with a NULL callback).
+ *
+ * `timeout_ms` < 0 waits until an event arrives, 0 only looks, > 0 waits at most that many
+ * milliseconds. Events are those of pieces_mirror_new(); the queue holds up to the client's
+ * `stream.queue_capacity` events and `stream.queue_max_bytes` bytes of them, and while the next event
+ * does not fit the mirror waits (nothing is dropped; its reads stay current up to where it waits).
+ *
+ * # Ownership
+ * On PIECES_STATUS_OK `*out_json` receives a new string with one event; free it with
+ * pieces_string_free(). The call that hands out the terminal event also runs `userdata_free`.
+ *
+ * # NULL
+ * `m` and `out_json` must not be NULL.
+ *
+ * # Threads
+ * Any thread, several at once (each event goes to one of them); another thread may stop the mirror
+ * meanwhile, which ends a wait promptly with the terminal `closed` event.
+ *
+ * # Errors
+ * PIECES_STATUS_NO_EVENT: nothing arrived in time (call again). PIECES_STATUS_CLOSED: the terminal
+ * event was already taken; nothing will follow. PIECES_STATUS_INVALID_ARGUMENT: `m` is in callback
+ * mode (PIECES_STATUS_IN_CALLBACK when called from its own callback). PIECES_STATUS_NULL_PARAMETER.
+ *
+ * # Safety
+ * `m` is NULL or a live mirror; `out_json` is NULL or valid for writing a pointer.
+ */
+pieces_status pieces_mirror_next(pieces_mirror *m, int32_t timeout_ms, char **out_json);
+
+/**
+ * One message of the mirror, as the server's JSON text (a `ConversationMessage`), byte for byte as it
+ * arrived. No request is made: this is the mirror's current copy.
+ *
+ * # Ownership
+ * `message_id` is only read during the call. On success `*out_json` receives a new string; free it
+ * with pieces_string_free().
+ *
+ * # NULL
+ * No parameter may be NULL.
+ *
+ * # Threads
+ * Any thread, the mirror's own callback included; never waits for the mirror's thread (only, briefly,
+ * for a change being applied).
+ *
+ * # Errors
+ * PIECES_STATUS_NOT_FOUND: the mirror holds no message with this id (the last error has `id`).
+ * PIECES_STATUS_NULL_PARAMETER, PIECES_STATUS_INVALID_UTF8.
+ *
+ * # Safety
+ * `m` is NULL or a live mirror; `message_id` is NULL or NUL-terminated; `out_json` is NULL or valid for
+ * writing a pointer.
+ */
+pieces_status pieces_mirror_get(const pieces_mirror *m, const char *message_id, char **out_json);
+
+/**
+ * The mirror's messages as a JSON array of the server's JSON texts, in creation order (oldest first):
+ * every message when `conversation_id` is NULL, else those of that conversation (`[]` for one the
+ * mirror holds no message of). No request is made, and the array is taken at one point: it never mixes
+ * messages from before and after a change.
+ *
+ * # Ownership
+ * `conversation_id` is only read during the call. On success `*out_json` receives a new string; free
+ * it with pieces_string_free().
+ *
+ * # NULL
+ * `m` and `out_json` must not be NULL; `conversation_id` NULL lists every message.
+ *
+ * # Threads
+ * As pieces_mirror_get().
+ *
+ * # Errors
+ * PIECES_STATUS_NULL_PARAMETER, PIECES_STATUS_INVALID_UTF8.
+ *
+ * # Safety
+ * `m` is NULL or a live mirror; `conversation_id` is NULL or NUL-terminated; `out_json` is NULL or
+ * valid for writing a pointer.
+ */
+pieces_status pieces_mirror_list(const pieces_mirror *m, const char *conversation_id, char **out_json);
+
+/**
+ * Asks a mirror to stop, and returns at once.
+ *
+ * The mirror shuts its stream down, wakes from any backoff wait, and delivers the terminal
+ * `{"type":"closed"}` event (to the callback, or to pieces_mirror_next()); events not yet taken in pull
+ * mode stay queued before it. A fetch under way is finished first (within the client's
+ * `request_timeout_ms`). The messages stay readable until the free. Stopping again, or after the
+ * terminal event, does nothing.
+ *
+ * # NULL
+ * `m` must not be NULL.
+ *
+ * # Threads
+ * Any thread, including from inside the mirror's own callback. Never waits for the mirror's thread.
+ *
+ * # Errors
+ * PIECES_STATUS_NULL_PARAMETER.
+ *
+ * # Safety
+ * `m` is NULL or a live mirror.
+ */
+pieces_status pieces_mirror_stop(pieces_mirror *m);
+
+/**
+ * Stops a mirror, waits for its thread to end, and frees it.
+ *
+ * From any thread but the mirror's own, it returns once the thread has ended: the terminal event has
+ * been delivered, `userdata_free` has run (callback mode; in pull mode it runs here if the terminal
+ * event was never taken), and no callback runs any more. Called **from inside the mirror's own
+ * callback** (or its `userdata_free`), it cannot wait for the thread it runs on: it stops the mirror
+ * and returns at once; the callback then still receives the terminal `{"type":"closed"}` event (after
+ * any events already under way), `userdata_free` runs, and the mirror's thread releases the handle and
+ * ends right there. Either way the handle is invalid once this function has been called.
+ *
+ * # Ownership
+ * Takes the mirror back, and with it every message it held (strings handed out before stay valid: they
+ * are copies). No other call on it may run at the same time or follow, except pieces_mirror_stop(),
+ * pieces_mirror_get() and pieces_mirror_list() from inside its own callback while another thread
+ * frees it.
+ *
+ * # NULL
+ * NULL is accepted and does nothing.
+ *
+ * # Threads
+ * Any thread, its own callback included (see above). It waits for the mirror's callback to return, so a
+ * callback must not wait for the thread that frees its mirror.
+ *
+ * # Safety
+ * `m` is NULL or a mirror from pieces_mirror_new() that has not been freed yet.
+ */
+void pieces_mirror_free(pieces_mirror *m);
+
+/**
  * The last error of the calling thread, as JSON text, or NULL when no call on this thread has failed
  * yet.
  *
  * The object has `kind` (a short stable name: `null_parameter`, `invalid_utf8`, `invalid_json`,
- * `invalid_input`, `connection`, `timeout`, `http_status`, `decode`, `websocket`, `body_too_large`,
- * `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, `internal`, …)
- * and `message` (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's
- * text body), `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON
- * problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery
- * tried), `found`, `required` and `update` (of an incompatible version).
+ * `invalid_input`, `connection`, `timeout`, `http_status`, `not_found`, `decode`, `websocket`,
+ * `body_too_large`, `no_event`, `closed`, `in_callback`, `panic`, `not_running`,
+ * `incompatible_version`, `internal`, …) and `message` (for people), and when they apply: `status` (the
+ * HTTP status) and `body` (PiecesOS's text body), `argument` (the parameter at fault), `line` and
+ * `column` (1-based position of a JSON problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `id`
+ * (of a message not found), `url`, `scanned` (the ports discovery tried), `found`, `required` and
+ * `update` (of an incompatible version).
  *
  * # Ownership
  * The string belongs to the library: do not free it. It stays valid until the next call of a
@@ -516,7 +804,7 @@ void pieces_string_free(char *s);
  * Any thread. In callback mode `cb` and `userdata_free` run on the subscription thread.
  *
  * # Errors
- * PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INVALID_ARGUMENT when the subscription thread cannot be
+ * PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INTERNAL when the subscription thread cannot be
  * started. Connection failures are not errors of this call: they arrive as `disconnected` events.
  *
  * # Safety

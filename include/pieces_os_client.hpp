@@ -7,10 +7,13 @@
  *     std::string messages = client.snapshot(pieces::Transferables::Exclude);
  *     pieces::PullSubscription changes = client.subscribe_pull();
  *     for (const std::string &event : changes) { ... }    // ends after the terminal event
+ *     pieces::PullMirror mirror = client.mirror_pull();   // every message, kept current
+ *     std::optional<std::string> message = mirror.get(id); // no request: the mirror's copy
  *
  * What it adds to the C API, and nothing else:
- *   - RAII: pieces::Client, pieces::Subscription (callback mode) and pieces::PullSubscription (pull mode)
- *     own their handle and free it in their destructor; they move, they do not copy.
+ *   - RAII: pieces::Client, pieces::Subscription and pieces::Mirror (callback mode), and
+ *     pieces::PullSubscription and pieces::PullMirror (pull mode) own their handle and free it in their
+ *     destructor; they move, they do not copy.
  *   - std::string in and out: JSON text goes in as it is and comes out as the library returned it; every
  *     string the library hands out is freed here, also when copying it throws.
  *   - Errors are exceptions: pieces::Error carries the pieces_status and the last-error JSON
@@ -18,10 +21,13 @@
  *   - Callbacks are std::function. An exception thrown by one never reaches the library: it is caught,
  *     the first one is kept, the subscription is stopped (the remaining events, the terminal one
  *     included, are still delivered), and close() rethrows it on the owner's thread.
- *   - A pull subscription is an input range of events: for (const std::string &event : subscription).
+ *   - A pull subscription or mirror is an input range of events: for (const std::string &event : mirror).
+ *   - Absence is std::optional where it is an answer rather than a failure: Mirror::get() of an id the
+ *     mirror does not hold is std::nullopt. Client::get_message() of an id PiecesOS does not know throws
+ *     Error with PIECES_STATUS_NOT_FOUND, like every failed request.
  *
  * Thread safety is the C API's: a Client may be used by any number of threads at once; stop() works
- * from any thread, also inside the subscription's own callback. Including this header more than once,
+ * from any thread, also inside the subscription's or mirror's own callback. Including this header more than once,
  * and in several translation units of one program, is fine (everything here is inline).
  *
  * SPDX-License-Identifier: MIT OR Apache-2.0
@@ -223,7 +229,7 @@ std::pair<Handle *, std::shared_ptr<EventSink>> start_with_callback(std::functio
 }
 
 /**
- * A callback-mode handle (a subscription, later a mirror): owns the C handle, whose free function stops
+ * A callback-mode handle (a subscription or a mirror): owns the C handle, whose free function stops
  * it and joins its thread, and shares the EventSink with the library.
  */
 template <typename Handle, pieces_status (*Stop)(Handle *), void (*Free)(Handle *)>
@@ -386,6 +392,43 @@ class PullHandle {
     std::atomic<bool> finished_{false};
 };
 
+/** pieces_mirror_get(): the message's JSON text, or std::nullopt when the mirror does not hold it. */
+inline std::optional<std::string> mirror_get(const pieces_mirror *mirror, std::string_view message_id) {
+    const std::string id(message_id);
+    char *raw = nullptr;
+    const pieces_status status = pieces_mirror_get(mirror, c_string(id, "message_id"), &raw);
+    if (status == PIECES_STATUS_NOT_FOUND) return std::nullopt;
+    check(status);
+    return take(raw);
+}
+
+/** pieces_mirror_list(): a JSON array of the messages, of one conversation or (std::nullopt) of all. */
+inline std::string mirror_list(const pieces_mirror *mirror, std::optional<std::string_view> conversation_id) {
+    const std::optional<std::string> id(conversation_id);
+    char *raw = nullptr;
+    check(pieces_mirror_list(mirror, id ? c_string(*id, "conversation_id") : nullptr, &raw));
+    return take(raw);
+}
+
+/**
+ * The reads of a mirror handle (Mirror, PullMirror, whose get() gives the C handle): the mirror's copy,
+ * with no request, from any thread.
+ */
+template <typename Derived>
+class MirrorReads {
+  public:
+    /** The message with this id as the server's JSON text, or std::nullopt when the mirror holds none. */
+    std::optional<std::string> get(std::string_view message_id) const { return mirror_get(handle(), message_id); }
+
+    /** A JSON array of the messages, oldest first: those of one conversation, or every one. */
+    std::string list(std::optional<std::string_view> conversation_id = std::nullopt) const {
+        return mirror_list(handle(), conversation_id);
+    }
+
+  private:
+    const pieces_mirror *handle() const noexcept { return static_cast<const Derived &>(*this).get(); }
+};
+
 }  // namespace detail
 
 /**
@@ -407,6 +450,37 @@ class PullSubscription : public detail::PullHandle<pieces_subscription, pieces_s
                                                    pieces_subscription_stop, pieces_subscription_free> {
   public:
     using PullHandle::PullHandle;
+};
+
+/**
+ * A callback-mode mirror (Client::mirror): a copy of every message that the mirror's own thread keeps
+ * current, calling the callback with each event, in order: {"type":"added","message":{…}},
+ * {"type":"updated","message":{…}}, {"type":"removed","id":"…"}, {"type":"synced","count":N}, … (see
+ * pieces_mirror_new()). get() and list() read the copy with no request, from any thread. The first
+ * events may arrive before Client::mirror() has returned this object, so a callback should not reach for
+ * it: each event carries its message. The destructor stops the mirror and waits for its thread; close()
+ * does the same and rethrows what the callback threw.
+ */
+class Mirror : public detail::CallbackHandle<pieces_mirror, pieces_mirror_stop, pieces_mirror_free>,
+               public detail::MirrorReads<Mirror> {
+  public:
+    using CallbackHandle::CallbackHandle;
+    using CallbackHandle::get;  // the C handle
+    using MirrorReads::get;     // a message
+};
+
+/**
+ * A pull-mode mirror (Client::mirror_pull): its events wait until next(), next_for() or a range-for loop
+ * takes them, on any thread; get() and list() read the copy as Mirror's do. The destructor stops it and
+ * frees it.
+ */
+class PullMirror
+    : public detail::PullHandle<pieces_mirror, pieces_mirror_next, pieces_mirror_stop, pieces_mirror_free>,
+      public detail::MirrorReads<PullMirror> {
+  public:
+    using PullHandle::PullHandle;
+    using PullHandle::get;   // the C handle
+    using MirrorReads::get;  // a message
 };
 
 /**
@@ -466,6 +540,31 @@ class Client {
     }
 
     /**
+     * One message by id: GET /message/{id}. Throws Error with PIECES_STATUS_NOT_FOUND when PiecesOS
+     * holds no message with this id (it answered HTTP 410).
+     */
+    std::string get_message(const std::string &message_id,
+                            Transferables transferables = Transferables::Default) const {
+        char *raw = nullptr;
+        detail::check(pieces_messages_get(handle_.get(), detail::c_string(message_id, "message_id"),
+                                          raw_value(transferables), &raw));
+        return detail::take(raw);
+    }
+
+    /**
+     * Sends a whole ConversationMessage (JSON) back, found by its id: POST /message/update. Returns the
+     * message as stored. Every key of it is kept, those the library does not know included; send one
+     * fetched with its content (PiecesOS stores what it is sent).
+     */
+    std::string update_message(const std::string &message_json,
+                               Transferables transferables = Transferables::Default) const {
+        char *raw = nullptr;
+        detail::check(pieces_messages_update(handle_.get(), detail::c_string(message_json, "message_json"),
+                                             raw_value(transferables), &raw));
+        return detail::take(raw);
+    }
+
+    /**
      * Subscribes to the identifier stream with a callback, which gets each event's JSON text (valid
      * only during the call: copy what you keep) on the subscription's thread.
      */
@@ -484,6 +583,35 @@ class Client {
         pieces_subscription *raw = nullptr;
         detail::check(pieces_messages_subscribe(handle_.get(), nullptr, nullptr, nullptr, &raw));
         return PullSubscription(raw);
+    }
+
+    /**
+     * Starts a mirror with a callback, which gets each event's JSON text (valid only during the call:
+     * copy what you keep) on the mirror's thread. `options_json` is pieces_mirror_new()'s, such as
+     * {"announce_initial": false}; "{}" takes every default.
+     */
+    Mirror mirror(const std::string &options_json, std::function<void(std::string_view event_json)> callback) const {
+        pieces_client *client = handle_.get();
+        const char *options = detail::c_string(options_json, "options_json");
+        auto started = detail::start_with_callback<pieces_mirror, pieces_mirror_stop>(
+            std::move(callback), [client, options](pieces_event_cb cb, void *userdata, void (*userdata_free)(void *),
+                                                   pieces_mirror **out) {
+                return pieces_mirror_new(client, options, cb, userdata, userdata_free, out);
+            });
+        return Mirror(started.first, std::move(started.second));
+    }
+
+    /** Starts a mirror with the default options and a callback. */
+    Mirror mirror(std::function<void(std::string_view event_json)> callback) const {
+        return mirror("{}", std::move(callback));
+    }
+
+    /** Starts a mirror in pull mode: events wait until the mirror's next(). Options as mirror()'s. */
+    PullMirror mirror_pull(const std::string &options_json = "{}") const {
+        pieces_mirror *raw = nullptr;
+        detail::check(pieces_mirror_new(handle_.get(), detail::c_string(options_json, "options_json"), nullptr,
+                                        nullptr, nullptr, &raw));
+        return PullMirror(raw);
     }
 
     /** The C handle, for calls this wrapper does not cover; it stays owned here. */

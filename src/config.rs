@@ -39,6 +39,9 @@ pub const DEFAULT_API_KEY_HEADER: &str = "X-Application-ID";
 /// MB, so the limit is far above them, yet still stops a runaway server from exhausting memory.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 1 << 30;
 
+/// Default limit on the bytes of events a pull queue holds: 64 MiB.
+pub const DEFAULT_QUEUE_MAX_BYTES: u64 = 64 << 20;
+
 /// Default limit on opening a TCP connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -90,9 +93,9 @@ pub struct ClientConfig {
     pub compatible_versions: VersionRange,
 }
 
-/// Settings of the identifier stream and of subscriptions to it: reconnection, dead-peer detection and the
-/// pull queue. JSON keys: `retry_initial_ms`, `retry_max_ms`, `max_attempts` (`null`: forever),
-/// `ping_interval_ms`, `idle_timeout_ms`, `queue_capacity`.
+/// Settings of the identifier stream and of subscriptions to it (mirrors included): reconnection,
+/// dead-peer detection and the pull queue. JSON keys: `retry_initial_ms`, `retry_max_ms`, `max_attempts`
+/// (`null`: forever), `ping_interval_ms`, `idle_timeout_ms`, `queue_capacity`, `queue_max_bytes`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
@@ -114,9 +117,13 @@ pub struct StreamConfig {
     /// After this long without any frame (pongs included) a connection counts as lost.
     #[serde(rename = "idle_timeout_ms", with = "crate::millis")]
     pub idle_timeout: Duration,
-    /// How many events a pull subscription holds before its thread stops reading the socket until the
-    /// consumer takes one (back-pressure: nothing is dropped).
+    /// How many events a pull subscription (or pull mirror) holds before its thread stops reading the
+    /// socket until the consumer takes one (back-pressure: nothing is dropped).
     pub queue_capacity: usize,
+    /// How many bytes of events (frames, messages) a pull subscription (or pull mirror) holds before its
+    /// thread waits for the consumer, as [`Self::queue_capacity`] does for their number. An event larger
+    /// than this on its own is still queued when the queue is empty, so nothing is ever dropped.
+    pub queue_max_bytes: u64,
 }
 
 impl Default for StreamConfig {
@@ -128,6 +135,7 @@ impl Default for StreamConfig {
             ping_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             queue_capacity: 1024,
+            queue_max_bytes: DEFAULT_QUEUE_MAX_BYTES,
         }
     }
 }
@@ -159,6 +167,12 @@ impl StreamConfig {
         self
     }
 
+    /// Sets [`Self::queue_max_bytes`].
+    pub fn with_queue_max_bytes(mut self, bytes: u64) -> Self {
+        self.queue_max_bytes = bytes;
+        self
+    }
+
     fn validate(&self) -> Result<()> {
         let positive = [
             ("stream.retry_initial_ms", self.retry_initial),
@@ -186,6 +200,12 @@ impl StreamConfig {
         if self.queue_capacity == 0 {
             return Err(Error::invalid_input(
                 "stream.queue_capacity",
+                "must be at least 1",
+            ));
+        }
+        if self.queue_max_bytes == 0 {
+            return Err(Error::invalid_input(
+                "stream.queue_max_bytes",
                 "must be at least 1",
             ));
         }
@@ -713,6 +733,25 @@ mod tests {
         assert_eq!(
             config.stream.queue_capacity,
             StreamConfig::default().queue_capacity
+        );
+        assert_eq!(config.stream.queue_max_bytes, DEFAULT_QUEUE_MAX_BYTES);
+        let bounded = ClientConfig::from_json(r#"{"stream": {"queue_max_bytes": 4096}}"#).unwrap();
+        assert_eq!(bounded.stream.queue_max_bytes, 4096);
+        let err = ClientConfig::from_json(
+            r#"{"base_url": "http://127.0.0.1:1", "stream": {"queue_max_bytes": 0}}"#,
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    argument: "stream.queue_max_bytes",
+                    ..
+                }
+            ),
+            "{err}"
         );
         let err = ClientConfig::from_json(r#"{"stream": {"retries": 1}}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `retries`"), "{err}");

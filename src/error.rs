@@ -85,6 +85,18 @@ pub enum Error {
         body: String,
     },
 
+    /// PiecesOS does not hold the message asked for: `GET /message/{message}` answers an unknown id with
+    /// HTTP 410 and a text body. The message may never have existed, or may have been deleted.
+    #[error("{endpoint}: PiecesOS holds no message with id {id:?} (HTTP 410: {})", if body.is_empty() { "(empty body)" } else { body.as_str() })]
+    NotFound {
+        /// The documented operation (`message_specific_message_snapshot`).
+        endpoint: &'static str,
+        /// The id asked for.
+        id: String,
+        /// PiecesOS's text body, cut to [`MAX_ERROR_BODY_BYTES`].
+        body: String,
+    },
+
     /// The server answered with a body that is not the endpoint's model.
     #[error("{endpoint} returned a body that does not decode: {message}{}", position(*.line, *.column))]
     Decode {
@@ -228,7 +240,7 @@ fn describe_timeout(after: Option<Duration>) -> String {
 
 impl Error {
     /// A short, stable name for the kind of failure, as used in the C API's last-error JSON:
-    /// `invalid_input`, `invalid_json`, `connection`, `timeout`, `http_status`, `decode`,
+    /// `invalid_input`, `invalid_json`, `connection`, `timeout`, `http_status`, `not_found`, `decode`,
     /// `body_too_large`, `websocket`, `not_running`, `incompatible_version`, `handler_panicked`,
     /// `internal`. These names never change; new variants add new names.
     pub fn kind(&self) -> &'static str {
@@ -238,6 +250,7 @@ impl Error {
             Error::Connection { .. } => "connection",
             Error::Timeout { .. } => "timeout",
             Error::HttpStatus { .. } => "http_status",
+            Error::NotFound { .. } => "not_found",
             Error::Decode { .. } => "decode",
             Error::BodyTooLarge { .. } => "body_too_large",
             Error::WebSocket { .. } => "websocket",
@@ -248,26 +261,28 @@ impl Error {
         }
     }
 
-    /// The HTTP status of a refused request or WebSocket upgrade, if there was one.
+    /// The HTTP status of a refused request or WebSocket upgrade, if there was one (410 for
+    /// [`Error::NotFound`]).
     pub fn http_status(&self) -> Option<u16> {
         match self {
             Error::HttpStatus { status, .. } => Some(*status),
+            Error::NotFound { .. } => Some(410),
             Error::WebSocket { status, .. } => *status,
             _ => None,
         }
     }
 
-    /// The server's response body of an [`Error::HttpStatus`], if there was one.
+    /// The server's response body of an [`Error::HttpStatus`] or [`Error::NotFound`], if there was one.
     pub fn body(&self) -> Option<&str> {
         match self {
-            Error::HttpStatus { body, .. } => Some(body),
+            Error::HttpStatus { body, .. } | Error::NotFound { body, .. } => Some(body),
             _ => None,
         }
     }
 
     /// The JSON form of this error, as the C API's last error and the `error` member of subscription
     /// events carry it: `kind`, `message`, and when known `status` (HTTP), `body` (the server's text),
-    /// `argument`, `endpoint`, `url`, `line` and `column` (1-based position of a JSON problem),
+    /// `argument`, `endpoint`, `id` (of a message not found), `url`, `line` and `column` (1-based position of a JSON problem),
     /// `scanned`, `found`, `required` and `update`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut object = serde_json::json!({ "kind": self.kind(), "message": self.to_string() });
@@ -308,6 +323,10 @@ impl Error {
             }
             Error::HttpStatus { endpoint, .. } | Error::BodyTooLarge { endpoint, .. } => {
                 map.insert("endpoint".into(), (*endpoint).into());
+            }
+            Error::NotFound { endpoint, id, .. } => {
+                map.insert("endpoint".into(), (*endpoint).into());
+                map.insert("id".into(), id.as_str().into());
             }
             Error::Connection { url, .. } | Error::Timeout { url, .. } | Error::WebSocket { url, .. } => {
                 map.insert("url".into(), url.as_str().into());
@@ -512,6 +531,27 @@ mod tests {
         assert_eq!(error.http_status(), Some(500));
         assert_eq!(error.body(), Some("no such message"));
         assert_eq!(error.kind(), "http_status");
+    }
+
+    #[test]
+    fn not_found_is_its_own_kind_with_status_body_and_id() {
+        let error = Error::NotFound {
+            endpoint: "message_specific_message_snapshot",
+            id: "m-1".into(),
+            body: "no such message".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "message_specific_message_snapshot: PiecesOS holds no message with id \"m-1\" (HTTP 410: no such message)"
+        );
+        assert_eq!(error.kind(), "not_found");
+        assert_eq!(error.http_status(), Some(410));
+        assert_eq!(error.body(), Some("no such message"));
+        let json = error.to_json();
+        assert_eq!(json["status"], 410);
+        assert_eq!(json["id"], "m-1");
+        assert_eq!(json["endpoint"], "message_specific_message_snapshot");
+        assert_eq!(json["body"], "no such message");
     }
 
     #[test]

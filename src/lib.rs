@@ -27,8 +27,9 @@
 //! Data flows one way: [`config`] → [`Client`] → an endpoint of [`messages`] → the wire (ureq, then
 //! `wire`'s checks) → a model of [`models`] or JSON text. The `server` feature adds the `server` module, a local
 //! stand-in PiecesOS that speaks the same wire format, for tests and examples. The `capi` feature adds `ffi`,
-//! the C API (`include/pieces_os_client.h`), built on the JSON-text endpoints and the subscriptions of
-//! [`stream`].
+//! the C API (`include/pieces_os_client.h`), built on the JSON-text endpoints, the subscriptions of
+//! [`stream`] and the mirrors of [`mirror`]. A [`mirror`] keeps a local copy of every message current
+//! from the stream.
 
 #![deny(missing_docs)]
 // `unsafe` lives in `ffi` (the C boundary, where every block carries its `// SAFETY:` reason) and in the
@@ -44,9 +45,11 @@ pub mod ffi;
 pub mod health;
 pub mod messages;
 mod millis;
+pub mod mirror;
 pub mod models;
 mod operation;
 mod ports;
+mod queue;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod stream;
@@ -58,6 +61,9 @@ mod wire;
 pub use client::Client;
 pub use config::{ClientConfig, DiscoveryConfig, StreamConfig, UrlSource};
 pub use error::{Cause, Error, Outdated, Result};
+pub use mirror::{
+    Mirror, MirrorEvent, MirrorOptions, MirrorReader, MirrorStatus, MirroredMessage, PullMirror,
+};
 pub use operation::Transferables;
 pub use ports::PortRange;
 pub use stream::{IdentifierStream, LiveIds, PullSubscription, Stopper, Subscription, SubscriptionEvent};

@@ -12,6 +12,8 @@
 //! | [`MESSAGES_CREATE`] | `messages_create_specific_message` | `POST /messages/create` |
 //! | [`MESSAGES_DELETE`] | `messages_delete_specific_message` | `POST /messages/{message}/delete` |
 //! | [`MESSAGES_SEARCH`] | `search_messages` | `POST /messages/search` |
+//! | [`MESSAGE_SNAPSHOT`] | `message_specific_message_snapshot` | `GET /message/{message}` |
+//! | [`MESSAGE_UPDATE`] | `message_specific_message_update` | `POST /message/update` |
 //! | [`MESSAGES_STREAM_IDENTIFIERS`] | `conversation_messages_stream_identifiers` | `GET /messages/stream/identifiers` (WebSocket) |
 //! | [`WELL_KNOWN_HEALTH`] | `well_known_health` | `GET /.well-known/health` |
 //! | [`WELL_KNOWN_VERSION`] | `well_known_version` | `GET /.well-known/version` |
@@ -67,6 +69,24 @@ pub(crate) const MESSAGES_SEARCH: Operation = Operation {
     name: "search_messages",
     method: Method::Post,
     path: "/messages/search",
+    transferables: true,
+};
+
+/// `GET /message/{message}`: one `ConversationMessage` (ConversationMessageApi); 410 with a text body
+/// for an id PiecesOS does not know.
+pub(crate) const MESSAGE_SNAPSHOT: Operation = Operation {
+    name: "message_specific_message_snapshot",
+    method: Method::Get,
+    path: "/message/{message}",
+    transferables: true,
+};
+
+/// `POST /message/update`: a whole `ConversationMessage` in, the stored `ConversationMessage` out
+/// (ConversationMessageApi).
+pub(crate) const MESSAGE_UPDATE: Operation = Operation {
+    name: "message_specific_message_update",
+    method: Method::Post,
+    path: "/message/update",
     transferables: true,
 };
 
@@ -187,6 +207,14 @@ mod tests {
         assert_eq!(
             MESSAGES_SEARCH.path_and_query(None, Transferables::Default),
             "/messages/search"
+        );
+        assert_eq!(
+            MESSAGE_SNAPSHOT.path_and_query(Some("a/b"), Transferables::Include),
+            "/message/a%2Fb?transferables=true"
+        );
+        assert_eq!(
+            MESSAGE_UPDATE.path_and_query(None, Transferables::Exclude),
+            "/message/update?transferables=false"
         );
         assert_eq!(
             WELL_KNOWN_HEALTH.path_and_query(None, Transferables::Default),

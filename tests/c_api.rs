@@ -1,15 +1,16 @@
 //! The C API from the outside: C programs built with `-std=c11 -Wall -Wextra -Werror -pedantic` and run
 //! plain, under AddressSanitizer + UndefinedBehaviorSanitizer, and under Valgrind; the C++17 wrapper's
-//! test program, plain and under the sanitizers; the Python ctypes and LuaJIT FFI plugin examples; and
-//! the C example's Makefile. Each runs against a fresh stand-in server on loopback, whose URL it gets as
-//! an argument.
+//! test program, plain and under the sanitizers; the Python and LuaJIT message-panel examples (on the
+//! modules of bindings/, whose own tests `bindings/check.sh` runs); and the C example's Makefile. Each
+//! runs against a fresh stand-in server on loopback, whose URL it gets as an argument (the panels find
+//! it by discovery).
 //!
 //! The C programs ask for server-side WebSocket drops by printing `DROP cut` or `DROP close` on their
 //! standard output; the runner here does it with [`Server::drop_websockets`].
 //!
-//! A tool that is missing (gcc, g++, valgrind, python3, luajit, make, or the sanitizer runtimes) makes
-//! its test print a loud `SKIPPED (… not found)` line and pass, unless `PIECES_REQUIRE_ALL_TOOLS=1`,
-//! which CI sets: then it fails.
+//! A tool that is missing (gcc, g++, valgrind, python3, luajit with lua-cjson, make, or the sanitizer
+//! runtimes) makes its test print a loud `SKIPPED (… not found)` line and pass, unless
+//! `PIECES_REQUIRE_ALL_TOOLS=1`, which CI sets: then it fails.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -19,7 +20,9 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use pieces_os_client::models::SeededConversationMessage;
 use pieces_os_client::server::{DropMode, FaultConfig, Server, ServerConfig};
+use pieces_os_client::Transferables;
 
 /// Longest a program may run; Valgrind slows the C programs down the most.
 const PROGRAM_TIMEOUT: Duration = Duration::from_secs(300);
@@ -316,7 +319,17 @@ impl Finished {
 
 /// Runs `command` to the end, answering its `DROP` requests; kills it and fails after
 /// [`PROGRAM_TIMEOUT`].
-fn spawn_and_wait(label: &str, mut command: Command, server: &Server) -> Finished {
+fn spawn_and_wait(label: &str, command: Command, server: &Server) -> Finished {
+    spawn_and_watch(label, command, |line| match line.trim() {
+        "DROP cut" => server.drop_websockets(DropMode::Cut),
+        "DROP close" => server.drop_websockets(DropMode::Close),
+        _ => {}
+    })
+}
+
+/// Runs `command` to the end, calling `on_line` with each line it prints as it prints it; kills it and
+/// fails after [`PROGRAM_TIMEOUT`].
+fn spawn_and_watch(label: &str, mut command: Command, on_line: impl Fn(&str) + Sync) -> Finished {
     let started = Instant::now();
     let mut child = command
         .stdin(Stdio::null())
@@ -331,11 +344,7 @@ fn spawn_and_wait(label: &str, mut command: Command, server: &Server) -> Finishe
         scope.spawn(|| {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                match line.trim() {
-                    "DROP cut" => server.drop_websockets(DropMode::Cut),
-                    "DROP close" => server.drop_websockets(DropMode::Close),
-                    _ => {}
-                }
+                on_line(&line);
                 let mut printed = printed.lock().unwrap();
                 printed.push_str(&line);
                 printed.push('\n');
@@ -613,36 +622,81 @@ fn cpp_wrapper_passes_under_address_and_undefined_behaviour_sanitizers() {
     );
 }
 
-#[test]
-fn python_plugin_example_uses_pull_mode() {
-    if !have("python3", Command::new("python3").arg("--version")) {
-        return;
-    }
-    let servers = Servers::start();
-    let mut command = Command::new("python3");
+/// How long a message-panel example runs (its own `--seconds` bound) before it stops by itself.
+const PANEL_SECONDS: &str = "6";
+
+/// Runs a message-panel example (examples/python, examples/lua) once against a stand-in, as a smoke
+/// test of the example itself; the modules' own test suites (bindings/, run by `bindings/check.sh`) test
+/// the modules. The example gets no URL: it finds the stand-in through discovery, limited to the
+/// stand-in's port by `PIECES_OS_PORTS`. Once it has printed the current messages, a message is created
+/// here, and the example must print it as a change, then stop within its time and exit with 0.
+fn run_message_panel(label: &str, mut command: Command) {
+    let server = Server::start(ServerConfig::default().with_seed_messages(5)).unwrap();
+    let port = server.url().rsplit(':').next().unwrap().to_owned();
     command
-        .arg(crate_dir().join("examples/python/pieces_plugin.py"))
-        .arg("--library")
-        .arg(c_library())
-        .arg("--url")
-        .arg(servers.live.url());
-    run("pieces_plugin.py", command, &servers.live, Report::Checks);
-    servers.stop();
+        .env_remove("PIECES_OS_URL")
+        .env("PIECES_OS_PORTS", &port)
+        .env("PIECES_OS_CLIENT_LIBRARY", c_library());
+    let client = pieces_os_client::Client::with_base_url(server.url()).unwrap();
+    let finished = spawn_and_watch(label, command, |line| {
+        if line == "5 messages" {
+            let seed = SeededConversationMessage::user_text("panel-smoke", "Hello from the panel smoke");
+            client.create_message(&seed, Transferables::Default).unwrap();
+        }
+    });
+    server.stop();
+    assert!(
+        finished.status.success(),
+        "{label}: {}\n{}",
+        finished.status,
+        finished.shown()
+    );
+    let expected_url = format!(" at http://127.0.0.1:{port}");
+    for expected in [
+        expected_url.as_str(),
+        "5 messages",
+        "+ [USER] Hello from the panel smoke",
+    ] {
+        assert!(
+            finished.stdout.contains(expected),
+            "{label}: no {expected:?}\n{}",
+            finished.shown()
+        );
+    }
 }
 
 #[test]
-fn luajit_plugin_example_uses_pull_mode() {
-    if !have("luajit", Command::new("luajit").arg("-v")) {
+fn python_message_panel_example_prints_the_messages_and_a_change() {
+    if !have("python3", Command::new("python3").arg("--version")) {
         return;
     }
-    let servers = Servers::start();
+    let mut command = Command::new("python3");
+    command
+        .arg(crate_dir().join("examples/python/message_panel.py"))
+        .args(["--seconds", PANEL_SECONDS])
+        .env("PYTHONPATH", crate_dir().join("bindings/python/src"));
+    run_message_panel("examples/python/message_panel.py", command);
+}
+
+#[test]
+fn lua_message_panel_example_prints_the_messages_and_a_change() {
+    if !have("luajit", Command::new("luajit").arg("-v"))
+        || !have(
+            "lua-cjson for luajit",
+            Command::new("luajit").args(["-e", "require('cjson')"]),
+        )
+    {
+        return;
+    }
     let mut command = Command::new("luajit");
     command
-        .arg(crate_dir().join("examples/lua/pieces_plugin.lua"))
-        .arg(c_library())
-        .arg(servers.live.url());
-    run("pieces_plugin.lua", command, &servers.live, Report::Checks);
-    servers.stop();
+        .arg(crate_dir().join("examples/lua/message_panel.lua"))
+        .args(["", PANEL_SECONDS])
+        .env(
+            "LUA_PATH",
+            format!("{}/?.lua;;", crate_dir().join("bindings/lua/lua").display()),
+        );
+    run_message_panel("examples/lua/message_panel.lua", command);
 }
 
 #[test]
@@ -679,5 +733,22 @@ fn c_example_builds_with_its_makefile() {
         "{}",
         finished.stdout
     );
+    let mut command = Command::new(dir.join("mirror"));
+    command.arg(servers.live.url());
+    let finished = run("examples/c/mirror", command, &servers.live, Report::Plain);
+    for expected in [
+        r#"synced   {"type":"synced","count":5}"#,
+        "added    {",
+        "Hello from the C mirror example",
+        "the conversation as the mirror holds it: [{",
+        r#"closed   {"type":"closed"}"#,
+        "mirror example done",
+    ] {
+        assert!(
+            finished.stdout.contains(expected),
+            "{expected:?} in:\n{}",
+            finished.stdout
+        );
+    }
     servers.stop();
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::{free_ports, port_at, start_on};
 use pieces_os_client::discovery::PortRange;
+use pieces_os_client::models::{FragmentFormat, SeededConversationMessage};
 use pieces_os_client::server::{Server, ServerConfig};
 use pieces_os_client::{Client, Transferables};
 use serde_json::{json, Value};
@@ -914,9 +915,11 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
         [
             "pieces-messages-create.1",
             "pieces-messages-delete.1",
+            "pieces-messages-get.1",
             "pieces-messages-list.1",
             "pieces-messages-search.1",
             "pieces-messages-status.1",
+            "pieces-messages-update.1",
             "pieces-messages-watch.1",
             "pieces-messages.1",
         ]
@@ -1092,6 +1095,185 @@ fn create_takes_the_text_from_the_argument_or_standard_input() {
     );
 }
 
+// ---- one message: get and update --------------------------------------------------------------------
+
+#[test]
+fn get_prints_the_record_of_list_in_a_pipe_and_the_servers_json_with_json() {
+    let server = Server::start(ServerConfig::default().with_seed_messages(3)).unwrap();
+    let id = stored(
+        &server,
+        "0b3e6c1e-1b2c-4d5e-8f90-123456789abc",
+        "c7",
+        "first line\n\tsecond line, after a tab",
+    );
+
+    // In a pipe: the very record `list` prints for it.
+    let output = run(at(&server, &["get", &id]));
+    assert_code(&output, 0);
+    let listed = stdout(&run(at(&server, &["list"])));
+    let record = listed
+        .lines()
+        .find(|line| line.starts_with(&format!("{id}\t")))
+        .unwrap();
+    assert_eq!(stdout(&output), format!("{record}\n"));
+    assert_eq!(
+        stdout(&output),
+        format!("{id}\tc7\tUSER\t2026-01-01T00:00:00.000Z\tfirst line second line, after a tab\n")
+    );
+
+    // With --json: the server's JSON, exactly as it came; a number no model holds keeps its spelling.
+    let created = Client::with_base_url(server.url())
+        .unwrap()
+        .create_message_json(
+            r#"{"role": "USER", "conversation": {"id": "c7"}, "fragment": {"string": {"raw": "x"}},
+                "futureKey": 1.50e0}"#,
+            Transferables::Default,
+        )
+        .unwrap();
+    assert!(created.contains(r#""futureKey":1.50e0"#), "{created}");
+    let created_id = serde_json::from_str::<Value>(&created).unwrap()["id"].clone();
+    let output = run(at(&server, &["--json", "get", created_id.as_str().unwrap()]));
+    assert_code(&output, 0);
+    assert_eq!(stdout(&output), format!("{created}\n"));
+    let output = run(at(&server, &["--json", "get", &id]));
+    assert_code(&output, 0);
+    let direct = Client::with_base_url(server.url())
+        .unwrap()
+        .get_message_json(&id, Transferables::Default)
+        .unwrap();
+    assert_eq!(stdout(&output), format!("{direct}\n"));
+    assert_eq!(json(&output), server.message(&id).unwrap());
+
+    // A short id is looked up like delete's; -q prints the full id.
+    let output = run(at(&server, &["get", "-q", &id[..8]]));
+    assert_code(&output, 0);
+    assert_eq!(stdout(&output), format!("{id}\n"));
+    let output = run(at(&server, &["--json", "get", &id[..8]]));
+    assert_code(&output, 0);
+    assert_eq!(stdout(&output), format!("{direct}\n"));
+
+    // --no-transferables reaches the request.
+    server.clear_requests();
+    let output = run(at(&server, &["--json", "get", "--no-transferables", &id]));
+    assert_code(&output, 0);
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    assert!(
+        targets.contains(&format!("/message/{id}?transferables=false")),
+        "{targets:?}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn get_on_a_terminal_shows_the_facts_then_the_whole_text_made_safe() {
+    let server = Server::start(ServerConfig::default()).unwrap();
+    let long = "word ".repeat(40);
+    let text = format!("first line\r\n\tindented\n\u{1b}[31mred\u{7} and {long}\n");
+    let id = stored(&server, "0b3e6c1e-1b2c-4d5e-8f90-123456789abc", "c7", &text);
+    // At 60 columns nothing is cut: the text is the point of `get`.
+    let (code, output) = terminal::run(at(&server, &["get", &id[..8]]), 60);
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(
+        output,
+        format!(
+            "id            {id}\n\
+             conversation  c7\n\
+             role          USER\n\
+             created       2026-01-01T00:00:00.000Z\n\
+             updated       2026-01-01T00:00:00.000Z\n\
+             \n\
+             first line\n\
+             \tindented\n \
+             [31mred  and {long}\n"
+        )
+    );
+    assert!(!output.contains('\u{1b}') && !output.contains('\u{7}'));
+}
+
+#[test]
+fn get_and_update_of_an_unknown_id_fail_with_not_found() {
+    let server = Server::start(ServerConfig::default().with_seed_messages(2)).unwrap();
+    for (verb, options) in [("get", &[][..]), ("update", &["--text", "x"][..])] {
+        let mut args = vec![verb, "no-such-id"];
+        args.extend_from_slice(options);
+        let output = run(at(&server, &args));
+        assert_code(&output, 1);
+        assert_eq!(
+            one_error_line(&output),
+            format!(
+                "pieces-messages: error: {verb} no-such-id failed: no such message (HTTP 410: no \
+                 conversation message with id \"no-such-id\")"
+            )
+        );
+        assert_eq!(stdout(&output), "");
+
+        args.insert(0, "--json");
+        let output = run(at(&server, &args));
+        assert_code(&output, 1);
+        let error = one_error_object(&output);
+        assert_eq!(error["kind"], "not_found");
+        assert_eq!(error["status"], 410);
+        assert_eq!(error["id"], "no-such-id");
+        assert_eq!(error["endpoint"], "message_specific_message_snapshot");
+    }
+    assert_eq!(server.message_count(), 2);
+}
+
+#[test]
+fn update_replaces_the_text_and_keeps_every_key_the_models_do_not_type() {
+    let server = Server::start(ServerConfig::default()).unwrap();
+    let id = server.insert_message(json!({
+        "id": "5d1f0a77-2c4e-4b8a-9e1f-0a1b2c3d4e5f", "role": "ASSISTANT", "conversation": {"id": "c9"},
+        "created": {"value": "2026-01-01T00:00:00Z"}, "updated": {"value": "2026-01-01T00:00:00Z"},
+        "fragment": {
+            "string": {"raw": "old text", "futureStringKey": [1, 2.5, "three"]},
+            "metadata": {"ext": "MD", "futureMetadataKey": {"nested": true}}
+        },
+        "annotations": {"iterable": [{"id": "a1", "anything": null}]},
+        "sentiment": "LIKE",
+        "futureTopLevelKey": {"deep": {"list": [{"x": -0.125}]}}
+    }));
+    let before = server.message(&id).unwrap();
+
+    let output = run(at(&server, &["update", &id[..8], "--text", "new text"]));
+    assert_code(&output, 0);
+    assert_eq!(
+        stdout(&output),
+        format!("updated {id} (ASSISTANT) in conversation c9\n")
+    );
+    let after = server.message(&id).unwrap();
+    assert_eq!(after["fragment"]["string"]["raw"], "new text");
+    assert_ne!(
+        after["updated"], before["updated"],
+        "the stand-in dates the update"
+    );
+    // Everything else is what was stored, unknown keys at every level included.
+    let without_change = |message: &Value| {
+        let mut message = message.clone();
+        message["fragment"]["string"]["raw"] = Value::Null;
+        message["updated"] = Value::Null;
+        message
+    };
+    assert_eq!(without_change(&after), without_change(&before));
+
+    // `-` reads standard input (without one final line break); -q prints the id.
+    let output = run_with_stdin(
+        at(&server, &["update", "-q", &id, "--text", "-"]),
+        "line one\nline two\n",
+    );
+    assert_code(&output, 0);
+    assert_eq!(stdout(&output), format!("{id}\n"));
+    assert_eq!(text_of(&server, &id), "line one\nline two");
+
+    // --json prints the message as the server stored it.
+    let output = run(at(&server, &["--json", "update", &id, "--text", "third"]));
+    assert_code(&output, 0);
+    let printed = json(&output);
+    assert_eq!(printed, server.message(&id).unwrap());
+    assert_eq!(without_change(&printed), without_change(&before));
+    assert_eq!(text_of(&server, &id), "third");
+}
+
 // ---- watch ------------------------------------------------------------------------------------------
 
 #[test]
@@ -1213,6 +1395,140 @@ fn watch_on_a_narrow_terminal_keeps_the_retry_time_at_the_end_of_the_line() {
         retry.ends_with(" s") && retry[..retry.len() - 2].parse::<f64>().is_ok(),
         "{line:?}"
     );
+
+    let (code, rest) = watch.interrupt();
+    assert_eq!(code, 0);
+    assert!(rest.iter().any(|line| line.ends_with(" stopped")), "{rest:?}");
+}
+
+/// A line of `watch` in a pipe without its time: what follows the first tab, once the time is checked.
+#[track_caller]
+fn untimed(line: &str) -> &str {
+    let (time, rest) = line
+        .split_once('\t')
+        .unwrap_or_else(|| panic!("no tab in {line:?}"));
+    let digits = time
+        .split(':')
+        .all(|part| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()));
+    assert!(digits && time.len() == 8, "not HH:MM:SS: {line:?}");
+    rest
+}
+
+#[test]
+fn watch_content_prints_the_text_of_each_added_and_changed_message_and_each_removal() {
+    let server = Server::start(ServerConfig::default().with_seed_messages(3)).unwrap();
+    let client = Client::with_base_url(server.url()).unwrap();
+    let watch = Running::piped(at(&server, &["watch", "--content"]));
+    // The messages already there are counted, not listed.
+    let seen = watch.until(|_| true);
+    assert_eq!(untimed(&seen[0]), "3 messages");
+
+    let seed = SeededConversationMessage::user_text("c", "hello\n\tthere");
+    let mut message = client.create_message(&seed, Transferables::Default).unwrap();
+    let id = message.id.clone();
+    let seen = watch.until(|_| true);
+    assert_eq!(untimed(&seen[0]), format!("+ {id}\thello there"));
+
+    message.fragment = Some(FragmentFormat::text("changed text"));
+    client.update_message(&message, Transferables::Default).unwrap();
+    let seen = watch.until(|_| true);
+    assert_eq!(untimed(&seen[0]), format!("~ {id}\tchanged text"));
+
+    client.delete_message(&id).unwrap();
+    let seen = watch.until(|_| true);
+    assert_eq!(untimed(&seen[0]), format!("- {id}"));
+
+    let (code, rest) = watch.interrupt();
+    assert_eq!(code, 0);
+    let rest: Vec<&str> = rest.iter().map(|line| untimed(line)).collect();
+    assert_eq!(rest, ["stopped"]);
+}
+
+#[test]
+fn watch_content_json_prints_the_mirrors_events() {
+    let server = Server::start(ServerConfig::default().with_seed_messages(2)).unwrap();
+    let client = Client::with_base_url(server.url()).unwrap();
+    let watch = Running::piped(at(&server, &["--json", "watch", "--content"]));
+    assert_eq!(watch.until(|_| true), [r#"{"type":"synced","count":2}"#]);
+    let event = |line: &str| -> Value { serde_json::from_str(line).unwrap() };
+
+    let seed = SeededConversationMessage::user_text("c", "added");
+    let created = client.create_message_json(&serde_json::to_string(&seed).unwrap(), Transferables::Default);
+    let created: Value = serde_json::from_str(&created.unwrap()).unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let added = event(&watch.until(|_| true)[0]);
+    assert_eq!(added["type"], "added");
+    assert_eq!(added["message"], server.message(&id).unwrap());
+
+    let mut changed = created.clone();
+    changed["fragment"]["string"]["raw"] = json!("changed");
+    client
+        .update_message_json(&changed.to_string(), Transferables::Default)
+        .unwrap();
+    let updated = event(&watch.until(|_| true)[0]);
+    assert_eq!(updated["type"], "updated");
+    assert_eq!(updated["message"], server.message(&id).unwrap());
+    assert_eq!(updated["message"]["fragment"]["string"]["raw"], "changed");
+
+    client.delete_message(&id).unwrap();
+    assert_eq!(
+        event(&watch.until(|_| true)[0]),
+        json!({"type": "removed", "id": id})
+    );
+
+    let (code, rest) = watch.interrupt();
+    assert_eq!(code, 0);
+    assert_eq!(rest, [r#"{"type":"closed"}"#]);
+}
+
+#[test]
+fn watch_content_says_when_pieces_os_keeps_failing_and_catches_up_once_it_answers() {
+    let server = Server::start(ServerConfig::default().with_seed_messages(2)).unwrap();
+    let watch = Running::piped(at(&server, &["watch", "--content"]));
+    assert_eq!(untimed(&watch.until(|_| true)[0]), "2 messages");
+    // Every request fails: the mirror cannot fetch the message the stream announces.
+    server.faults().set_fail_every(1);
+    let id = stored(
+        &server,
+        "0b3e6c1e-1b2c-4d5e-8f90-123456789abc",
+        "c",
+        "written while failing",
+    );
+    let seen = watch.until(|line| line.contains("\tstale: "));
+    let line = untimed(seen.last().unwrap());
+    assert!(
+        line.starts_with("stale: HTTP 500: ") && line.ends_with("; retrying"),
+        "{line:?}"
+    );
+    server.faults().clear();
+    let seen = watch.until(|line| line.contains(&id));
+    assert_eq!(
+        untimed(seen.last().unwrap()),
+        format!("+ {id}\twritten while failing")
+    );
+    let (code, rest) = watch.interrupt();
+    assert_eq!(code, 0);
+    assert_eq!(rest.last().map(|line| untimed(line)), Some("stopped"), "{rest:?}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn watch_content_on_a_narrow_terminal_shows_short_ids_and_cuts_the_text() {
+    let server = Server::start(ServerConfig::default().with_seed_messages(1)).unwrap();
+    let watch = Running::on_terminal(at(&server, &["watch", "--content"]), 60);
+    watch.until(|line| line.ends_with(" 1 message"));
+    let text = format!("中文 {}", "long words ".repeat(20));
+    let id = stored(&server, "f00dcafe-0000-4000-8000-000000000001", "c", &text);
+    let seen = watch.until(|line| line.contains(" + "));
+    let line = seen.last().unwrap();
+    assert!(columns(line) <= 60, "{line:?}");
+    let (_, shown) = line.split_once(" + ").unwrap();
+    assert!(
+        shown.starts_with(&format!("{}  中文 long words", &id[..8])),
+        "{line:?}"
+    );
+    assert!(!line.contains(&id), "a short id: {line:?}");
+    assert!(line.ends_with('…'), "{line:?}");
 
     let (code, rest) = watch.interrupt();
     assert_eq!(code, 0);

@@ -5,12 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client_for, server_with};
+use common::{client_for, server_with, settled_thread_count, thread_count_back_to};
 use pieces_os_client::SubscriptionEvent;
-
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").expect("Linux /proc").count()
-}
 
 #[test]
 fn a_hundred_subscribe_stop_cycles_leave_no_thread_behind() {
@@ -20,19 +16,7 @@ fn a_hundred_subscribe_stop_cycles_leave_no_thread_behind() {
     drop(client.subscribe_identifiers(|_| {}).unwrap());
     // The stand-in's connection threads end a moment after their sockets close: wait until the count
     // holds still (bounded), with no WebSocket open.
-    let settled = || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut last = thread_count();
-        loop {
-            std::thread::sleep(Duration::from_millis(50));
-            let now = thread_count();
-            if (now == last && server.websocket_count() == 0) || Instant::now() > deadline {
-                return now;
-            }
-            last = now;
-        }
-    };
-    let baseline = settled();
+    let baseline = settled_thread_count(&server);
 
     for cycle in 0..100 {
         if cycle % 2 == 0 {
@@ -61,11 +45,7 @@ fn a_hundred_subscribe_stop_cycles_leave_no_thread_behind() {
     }
     // The client's own threads are joined by the time stop/drop returns; the stand-in's per-connection
     // threads end when they notice their sockets closed, so give those a moment.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while thread_count() > baseline && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let after = thread_count();
+    let after = thread_count_back_to(baseline);
     assert!(
         after <= baseline,
         "threads before: {baseline}, after 100 cycles: {after}"

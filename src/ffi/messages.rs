@@ -1,4 +1,5 @@
-//! The four HTTP endpoints, JSON text in and out, and [`pieces_transferables`].
+//! The HTTP endpoints (the four of the ConversationMessagesApi, and getting and updating one message),
+//! JSON text in and out, and [`pieces_transferables`].
 
 use std::ffi::c_char;
 
@@ -193,6 +194,101 @@ pub unsafe extern "C" fn pieces_messages_search(
         let out = Out::new(out_json, "out_json")?;
         let transferables = self::transferables(transferables)?;
         let json = client.client.search_messages_json(input, transferables)?;
+        let json = checked_json_c_string(json);
+        // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
+        unsafe { out.write(json) };
+        Ok(())
+    }
+}
+
+/// `message_specific_message_snapshot` (`GET /message/{message}`): one message, as the server's JSON
+/// text (a `ConversationMessage`), checked against the model but not re-encoded.
+///
+/// The id is percent-encoded as one path segment, so no id can reach another path.
+///
+/// # Ownership
+/// `message_id` is only read during the call. On success `*out_json` receives a new string; free it
+/// with pieces_string_free().
+///
+/// # NULL
+/// No parameter may be NULL.
+///
+/// # Threads
+/// Any thread; blocks it until the answer arrived or a timeout ran out.
+///
+/// # Errors
+/// PIECES_STATUS_NOT_FOUND: PiecesOS holds no message with this id (it answered HTTP 410; the last
+/// error has `status`, `body` and `id`). PIECES_STATUS_NULL_PARAMETER, PIECES_STATUS_INVALID_UTF8,
+/// PIECES_STATUS_INVALID_ARGUMENT (an empty id, `transferables` out of range),
+/// PIECES_STATUS_CONNECTION, PIECES_STATUS_TIMEOUT, PIECES_STATUS_HTTP_STATUS, PIECES_STATUS_DECODE,
+/// PIECES_STATUS_BODY_TOO_LARGE.
+///
+/// # Safety
+/// `client` is NULL or a live client; `message_id` is NULL or NUL-terminated; `out_json` is NULL or
+/// valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn pieces_messages_get(
+    client: *const pieces_client,
+    message_id: *const c_char,
+    transferables: pieces_transferables,
+    out_json: *mut *mut c_char,
+) -> pieces_status {
+    ffi_boundary! {
+        // SAFETY: NULL or a live client, as the caller guarantees.
+        let client = unsafe { handle(client, "client") }?;
+        // SAFETY: NULL or NUL-terminated, as the caller guarantees.
+        let id = unsafe { c_str(message_id, "message_id") }?;
+        let out = Out::new(out_json, "out_json")?;
+        let transferables = self::transferables(transferables)?;
+        let json = client.client.get_message_json(id, transferables)?;
+        let json = checked_json_c_string(json);
+        // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
+        unsafe { out.write(json) };
+        Ok(())
+    }
+}
+
+/// `message_specific_message_update` (`POST /message/update`): sends a whole `ConversationMessage`
+/// given as JSON text (PiecesOS finds the message by its `id`) and returns the message as stored, as
+/// the server's JSON text.
+///
+/// The message is checked against its model before anything is sent, then sent unchanged, so every key
+/// of it is kept, those this library does not know included: a message fetched, changed in one field
+/// and sent back keeps all the others. Send a message fetched with its content (transferables DEFAULT
+/// or INCLUDE): PiecesOS stores what it is sent.
+///
+/// # Ownership
+/// `message_json` is only read during the call. On success `*out_json` receives a new string; free it
+/// with pieces_string_free().
+///
+/// # NULL
+/// No parameter may be NULL.
+///
+/// # Threads
+/// Any thread; blocks it until the answer arrived or a timeout ran out.
+///
+/// # Errors
+/// As pieces_messages_create(); PiecesOS answers an id it does not know with HTTP 500
+/// (PIECES_STATUS_HTTP_STATUS).
+///
+/// # Safety
+/// `client` is NULL or a live client; `message_json` is NULL or NUL-terminated; `out_json` is NULL or
+/// valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn pieces_messages_update(
+    client: *const pieces_client,
+    message_json: *const c_char,
+    transferables: pieces_transferables,
+    out_json: *mut *mut c_char,
+) -> pieces_status {
+    ffi_boundary! {
+        // SAFETY: NULL or a live client, as the caller guarantees.
+        let client = unsafe { handle(client, "client") }?;
+        // SAFETY: NULL or NUL-terminated, as the caller guarantees.
+        let message = unsafe { c_str(message_json, "message_json") }?;
+        let out = Out::new(out_json, "out_json")?;
+        let transferables = self::transferables(transferables)?;
+        let json = client.client.update_message_json(message, transferables)?;
         let json = checked_json_c_string(json);
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(json) };

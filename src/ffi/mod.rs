@@ -10,8 +10,10 @@
 //! | [`status`] | [`pieces_status`], the thread-local last error, [`pieces_last_error_json`] |
 //! | [`strings`] | [`pieces_version`], [`pieces_string_free`] |
 //! | [`client`] | [`pieces_client`], [`pieces_client_new`], [`pieces_client_free`], [`pieces_client_base_url`], [`pieces_client_check_version`] |
-//! | [`messages`] | [`pieces_transferables`] and the four HTTP endpoints |
-//! | [`subscription`] | [`pieces_subscription`], [`pieces_event_cb`], subscribe / next / stop / free |
+//! | [`messages`] | [`pieces_transferables`] and the six HTTP endpoints |
+//! | `callback` | [`pieces_event_cb`], userdata and its finaliser, what subscriptions and mirrors share |
+//! | [`subscription`] | [`pieces_subscription`]: subscribe / next / stop / free |
+//! | [`mirror`] | [`pieces_mirror`]: new / next / get / list / stop / free |
 //!
 //! # Conventions
 //!
@@ -29,7 +31,8 @@
 //! * **Integers, not enums, come in.** A [`pieces_transferables`] is a `uint32_t` checked against its
 //!   constants; any other value is `PIECES_STATUS_INVALID_ARGUMENT`, never undefined behaviour.
 //! * **Threads.** A [`pieces_client`] may be used from any number of threads at once. A
-//!   [`pieces_subscription`] may be stopped from any thread, its own callback included.
+//!   [`pieces_subscription`] or [`pieces_mirror`] may be stopped from any thread, its own callback
+//!   included; a mirror may be read from any thread.
 //! * **Panics** never cross the boundary: each exported body runs inside `ffi_boundary!`, which turns a
 //!   panic into `PIECES_STATUS_PANIC` (or NULL, or nothing, by return type), and each callback
 //!   invocation runs inside `catch_unwind` as well. The callbacks themselves must not unwind (no C++
@@ -41,8 +44,10 @@
 
 #[macro_use]
 mod boundary;
+mod callback;
 pub mod client;
 pub mod messages;
+pub mod mirror;
 pub mod status;
 pub mod strings;
 pub mod subscription;
@@ -54,9 +59,13 @@ pub use client::{
     pieces_client, pieces_client_base_url, pieces_client_check_version, pieces_client_free, pieces_client_new,
 };
 pub use messages::{
-    pieces_messages_create, pieces_messages_delete, pieces_messages_search, pieces_messages_snapshot,
-    pieces_transferables, PIECES_TRANSFERABLES_DEFAULT, PIECES_TRANSFERABLES_EXCLUDE,
-    PIECES_TRANSFERABLES_INCLUDE,
+    pieces_messages_create, pieces_messages_delete, pieces_messages_get, pieces_messages_search,
+    pieces_messages_snapshot, pieces_messages_update, pieces_transferables, PIECES_TRANSFERABLES_DEFAULT,
+    PIECES_TRANSFERABLES_EXCLUDE, PIECES_TRANSFERABLES_INCLUDE,
+};
+pub use mirror::{
+    pieces_mirror, pieces_mirror_free, pieces_mirror_get, pieces_mirror_list, pieces_mirror_new,
+    pieces_mirror_next, pieces_mirror_stop,
 };
 pub use status::{pieces_last_error_json, pieces_status};
 pub use strings::{pieces_string_free, pieces_version};

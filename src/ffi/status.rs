@@ -22,11 +22,12 @@ pub enum pieces_status {
     NullParameter = 1,
     /// A string parameter is not valid UTF-8; the last error names it and the byte offset.
     InvalidUtf8 = 2,
-    /// A JSON parameter (config, seed, search input) is not valid JSON or not its model; nothing was
-    /// sent. The last error has the message, `line` and `column`.
+    /// A JSON parameter (config, seed, search input, message, mirror options) is not valid JSON or not
+    /// its model; nothing was sent. The last error has the message, `line` and `column`.
     InvalidJson = 3,
     /// A parameter was refused before anything was sent (a bad base URL, an empty message id, a
-    /// `pieces_transferables` out of range, a call that does not fit the subscription's mode, …).
+    /// `pieces_transferables` out of range, a call that does not fit the subscription's or mirror's
+    /// mode, mirror options out of range, …).
     InvalidArgument = 4,
     /// PiecesOS could not be reached, or the connection broke during the request.
     Connection = 5,
@@ -38,12 +39,13 @@ pub enum pieces_status {
     Decode = 8,
     /// The WebSocket stream failed.
     Websocket = 9,
-    /// pieces_subscription_next(): no event arrived within the timeout. Not a failure of the
-    /// subscription; call again.
+    /// pieces_subscription_next(), pieces_mirror_next(): no event arrived within the timeout. Not a
+    /// failure of the subscription or mirror; call again.
     NoEvent = 10,
-    /// pieces_subscription_next(): the terminal event has already been taken; no event will follow.
+    /// pieces_subscription_next(), pieces_mirror_next(): the terminal event has already been taken; no
+    /// event will follow.
     Closed = 11,
-    /// The call is not allowed from inside the subscription's own callback.
+    /// The call is not allowed from inside the callback of the subscription or mirror it is given.
     InCallback = 12,
     /// A panic (a bug in this library) was caught at the C boundary. The process is still sound, but
     /// the handle's state may be partial: free it.
@@ -62,6 +64,9 @@ pub enum pieces_status {
     /// not write a value as JSON text); nothing about the arguments or the server was wrong. The last
     /// error's `message` says what failed.
     Internal = 17,
+    /// There is no such message: PiecesOS answered HTTP 410 for its id (pieces_messages_get(); the last
+    /// error has `status` 410, `body` and `id`), or a mirror does not hold it (pieces_mirror_get()).
+    NotFound = 18,
 }
 
 /// Why a call did not succeed: the status it returns and the last-error JSON it records.
@@ -124,7 +129,7 @@ impl CallError {
         CallError::new(
             pieces_status::Closed,
             "closed",
-            "the subscription has ended: its terminal event was already taken".to_owned(),
+            "it has ended: its terminal event was already taken".to_owned(),
         )
     }
 
@@ -133,8 +138,18 @@ impl CallError {
         CallError::new(
             pieces_status::InCallback,
             "in_callback",
-            format!("{function} cannot be called from inside the subscription's own callback"),
+            format!("{function} cannot be called from inside the callback of the handle it is given"),
         )
+    }
+
+    /// A mirror holds no message with this id.
+    pub(crate) fn not_held(id: &str) -> Self {
+        CallError::new(
+            pieces_status::NotFound,
+            "not_found",
+            format!("the mirror holds no message with id {id:?}"),
+        )
+        .with("id", id)
     }
 
     /// A panic caught at the boundary.
@@ -168,6 +183,7 @@ impl From<Error> for CallError {
             Error::Connection { .. } => pieces_status::Connection,
             Error::Timeout { .. } => pieces_status::Timeout,
             Error::HttpStatus { .. } => pieces_status::HttpStatus,
+            Error::NotFound { .. } => pieces_status::NotFound,
             Error::Decode { .. } => pieces_status::Decode,
             Error::BodyTooLarge { .. } => pieces_status::BodyTooLarge,
             Error::WebSocket { .. } => pieces_status::Websocket,
@@ -201,12 +217,13 @@ fn set_last_error(detail: &Value) {
 /// yet.
 ///
 /// The object has `kind` (a short stable name: `null_parameter`, `invalid_utf8`, `invalid_json`,
-/// `invalid_input`, `connection`, `timeout`, `http_status`, `decode`, `websocket`, `body_too_large`,
-/// `no_event`, `closed`, `in_callback`, `panic`, `not_running`, `incompatible_version`, `internal`, …)
-/// and `message` (for people), and when they apply: `status` (the HTTP status) and `body` (PiecesOS's
-/// text body), `argument` (the parameter at fault), `line` and `column` (1-based position of a JSON
-/// problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `url`, `scanned` (the ports discovery
-/// tried), `found`, `required` and `update` (of an incompatible version).
+/// `invalid_input`, `connection`, `timeout`, `http_status`, `not_found`, `decode`, `websocket`,
+/// `body_too_large`, `no_event`, `closed`, `in_callback`, `panic`, `not_running`,
+/// `incompatible_version`, `internal`, …) and `message` (for people), and when they apply: `status` (the
+/// HTTP status) and `body` (PiecesOS's text body), `argument` (the parameter at fault), `line` and
+/// `column` (1-based position of a JSON problem), `offset` (of an invalid UTF-8 byte), `endpoint`, `id`
+/// (of a message not found), `url`, `scanned` (the ports discovery tried), `found`, `required` and
+/// `update` (of an incompatible version).
 ///
 /// # Ownership
 /// The string belongs to the library: do not free it. It stays valid until the next call of a
@@ -250,6 +267,7 @@ mod tests {
             (pieces_status::NotRunning, 15),
             (pieces_status::IncompatibleVersion, 16),
             (pieces_status::Internal, 17),
+            (pieces_status::NotFound, 18),
         ];
         for (status, value) in expected {
             assert_eq!(status as u32, value, "{status:?}");

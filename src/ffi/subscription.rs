@@ -5,37 +5,17 @@
 //! terminal event, a prompt stop, every thread joined. This module adds the C side: events as JSON,
 //! the userdata and its finaliser, and what may be called from inside a callback.
 
-use std::cell::Cell;
-use std::ffi::{c_char, c_void, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::ffi::{c_char, c_void};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Instant;
 
-use super::boundary::{handle, owned_c_string, Out};
+use super::boundary::{handle, Out};
+use super::callback::{free, CEvent, Events, PullSide, Started, Userdata};
 use super::client::pieces_client;
-use super::status::{pieces_status, CallError};
-use crate::error::Error;
-use crate::stream::{PullSubscription, Stopper, Subscription, SubscriptionEvent};
-use crate::sync::{lock, wait_timeout};
+use super::status::pieces_status;
+use crate::stream::{PullSubscription, Subscription, SubscriptionEvent};
 
-/// Receives the events of a callback-mode subscription.
-///
-/// `event_json` is one event as NUL-terminated JSON text of `len` bytes (the NUL not counted). It
-/// belongs to the library and is valid only during the call: copy what you need. `userdata` is the
-/// pointer given to pieces_messages_subscribe().
-///
-/// The callback runs on the subscription's own thread, one event at a time, never while the library
-/// holds a lock. It may call any function of this API, including pieces_subscription_stop() and
-/// pieces_subscription_free() on its own subscription (see there), and blocking ones such as
-/// pieces_messages_snapshot() (the subscription reads no further while it waits). It must not unwind
-/// (no C++ exception, no `longjmp` out of it).
-#[allow(non_camel_case_types)]
-pub type pieces_event_cb =
-    Option<unsafe extern "C" fn(userdata: *mut c_void, event_json: *const c_char, len: usize)>;
-
-/// The finaliser of a subscription's userdata; see pieces_messages_subscribe().
-type UserdataFree = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+pub use super::callback::pieces_event_cb;
 
 /// A running subscription to the stream of message-identifier changes. Opaque; made by
 /// pieces_messages_subscribe(), released by pieces_subscription_free().
@@ -44,172 +24,24 @@ type UserdataFree = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
 /// pieces_subscription_next() (pull mode) from any thread, also while another thread stops it.
 #[allow(non_camel_case_types)]
 pub struct pieces_subscription {
-    stopper: Stopper,
-    mode: Mode,
+    events: Events<Subscription, PullSubscription, pieces_subscription>,
 }
 
-enum Mode {
-    /// Events go to a C callback on the subscription thread.
-    Callback {
-        /// Taken out by the free, which then drops (stops and joins) it outside the lock.
-        subscription: Mutex<Option<Subscription>>,
-        shared: Arc<CallbackShared>,
-    },
-    /// Events wait in a queue for pieces_subscription_next().
-    Pull {
-        subscription: PullSubscription,
-        /// Released by the call that takes the terminal event, or by the free.
-        userdata: Mutex<Option<Userdata>>,
-    },
-}
-
-/// What a callback-mode handle shares with its sink on the subscription thread.
-struct CallbackShared {
-    /// Closed until pieces_messages_subscribe() has written `*out`: the first callback waits for it, so
-    /// a callback may use the handle through the variable `out` pointed to.
-    opened: Mutex<bool>,
-    open: Condvar,
-    /// A handle freed from inside its own callback, released by the subscription thread after the
-    /// terminal event (a thread cannot join itself).
-    orphan: Mutex<Option<Box<pieces_subscription>>>,
-}
-
-impl CallbackShared {
-    fn open(&self) {
-        *lock(&self.opened) = true;
-        self.open.notify_all();
+impl CEvent for SubscriptionEvent {
+    fn json(&self) -> crate::Result<String> {
+        self.to_json()
     }
 
-    fn wait_open(&self) {
-        let mut opened = lock(&self.opened);
-        while !*opened {
-            // Bounded by pieces_messages_subscribe, which opens the gate before returning (even when it
-            // unwinds); the timeout only guards against a lost wake-up.
-            opened = wait_timeout(&self.open, opened, Duration::from_millis(50));
-        }
+    fn is_terminal(&self) -> bool {
+        SubscriptionEvent::is_terminal(self)
     }
 }
 
-impl Drop for pieces_subscription {
-    fn drop(&mut self) {
-        // Before the fields, whose drop joins the thread: that thread may still wait at the gate if
-        // pieces_messages_subscribe unwound before opening it.
-        if let Mode::Callback { shared, .. } = &self.mode {
-            shared.open();
-        }
-    }
-}
+impl PullSide for PullSubscription {
+    type Event = SubscriptionEvent;
 
-/// Opens the gate when dropped, so an unwinding subscribe cannot leave the thread waiting.
-struct OpenOnDrop<'a>(&'a CallbackShared);
-
-impl Drop for OpenOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.open();
-    }
-}
-
-/// The caller's userdata and its finaliser, which runs exactly once: when released, or when dropped.
-struct Userdata {
-    pointer: *mut c_void,
-    free: UserdataFree,
-}
-
-// SAFETY: the pointer is only passed back to the caller's own functions (the callback and the
-// finaliser), on the threads the header documents; pieces_messages_subscribe() tells the caller that
-// userdata is used from the subscription thread in callback mode.
-unsafe impl Send for Userdata {}
-
-impl Userdata {
-    /// Runs the finaliser now (inside a panic boundary), on the calling thread.
-    fn release(mut self) {
-        self.run_free();
-    }
-
-    fn run_free(&mut self) {
-        if let Some(free) = self.free.take() {
-            let pointer = self.pointer;
-            // SAFETY: the caller's finaliser, given its own pointer, exactly once (`take`).
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe { free(pointer) }));
-        }
-    }
-}
-
-impl Drop for Userdata {
-    fn drop(&mut self) {
-        self.run_free();
-    }
-}
-
-thread_local! {
-    /// The callback-mode subscription whose callback (or finaliser) is running on this thread, if any.
-    static IN_CALLBACK_OF: Cell<*const CallbackShared> = const { Cell::new(std::ptr::null()) };
-}
-
-/// Marks this thread as running `shared`'s user code until dropped.
-struct InCallback {
-    previous: *const CallbackShared,
-}
-
-impl InCallback {
-    fn enter(shared: &Arc<CallbackShared>) -> Self {
-        let previous = IN_CALLBACK_OF.with(|current| current.replace(Arc::as_ptr(shared)));
-        InCallback { previous }
-    }
-}
-
-impl Drop for InCallback {
-    fn drop(&mut self) {
-        let previous = self.previous;
-        let _ = IN_CALLBACK_OF.try_with(|current| current.set(previous));
-    }
-}
-
-fn in_callback_of(shared: &Arc<CallbackShared>) -> bool {
-    IN_CALLBACK_OF
-        .try_with(|current| std::ptr::eq(current.get(), Arc::as_ptr(shared)))
-        .unwrap_or(false)
-}
-
-/// What the subscription thread does with each event in callback mode.
-struct CallbackSink {
-    callback: unsafe extern "C" fn(*mut c_void, *const c_char, usize),
-    userdata: Option<Userdata>,
-    shared: Arc<CallbackShared>,
-    waited: bool,
-}
-
-impl CallbackSink {
-    fn deliver(&mut self, event: SubscriptionEvent) {
-        if !self.waited {
-            self.shared.wait_open();
-            self.waited = true;
-        }
-        let terminal = event.is_terminal();
-        // An event that cannot be written (it cannot happen: every event is plain JSON) is skipped rather
-        // than passed on half-made; the terminal work below runs regardless.
-        let text = event.to_json().ok().and_then(|text| CString::new(text).ok());
-        if let Some(text) = text {
-            let pointer = self.userdata.as_ref().map_or(std::ptr::null_mut(), |u| u.pointer);
-            let callback = self.callback;
-            let _inside = InCallback::enter(&self.shared);
-            let len = text.as_bytes().len();
-            // SAFETY: the caller's callback with its own userdata, and a NUL-terminated string of `len`
-            // bytes that outlives the call. No lock is held here.
-            let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-                callback(pointer, text.as_ptr(), len)
-            }));
-        }
-        if terminal {
-            if let Some(userdata) = self.userdata.take() {
-                let _inside = InCallback::enter(&self.shared);
-                userdata.release();
-            }
-            // A handle freed from inside its callback ends here, on the thread that could not join itself;
-            // the thread returns right after this event.
-            let orphan = lock(&self.shared.orphan).take();
-            drop(orphan);
-        }
+    fn pop(&self, deadline: Option<Instant>) -> Result<SubscriptionEvent, RecvTimeoutError> {
+        PullSubscription::pop(self, deadline)
     }
 }
 
@@ -254,7 +86,7 @@ impl CallbackSink {
 /// Any thread. In callback mode `cb` and `userdata_free` run on the subscription thread.
 ///
 /// # Errors
-/// PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INVALID_ARGUMENT when the subscription thread cannot be
+/// PIECES_STATUS_NULL_PARAMETER; PIECES_STATUS_INTERNAL when the subscription thread cannot be
 /// started. Connection failures are not errors of this call: they arrive as `disconnected` events.
 ///
 /// # Safety
@@ -270,44 +102,25 @@ pub unsafe extern "C" fn pieces_messages_subscribe(
 ) -> pieces_status {
     ffi_boundary! {
         // Owned from here on: every early return below drops it, which runs userdata_free.
-        let userdata = Userdata { pointer: userdata, free: userdata_free };
+        let userdata = Userdata::new(userdata, userdata_free);
         // SAFETY: NULL or a live client, as the caller guarantees.
         let client = unsafe { handle(client, "client") }?;
         let out = Out::new(out, "out")?;
-        let handle = match cb {
-            Some(callback) => {
-                let shared = Arc::new(CallbackShared {
-                    opened: Mutex::new(false),
-                    open: Condvar::new(),
-                    orphan: Mutex::new(None),
-                });
-                let mut sink = CallbackSink {
-                    callback,
-                    userdata: Some(userdata),
-                    shared: Arc::clone(&shared),
-                    waited: false,
-                };
-                // If the thread cannot start, the sink (and with it the userdata) is dropped here.
-                let subscription = client.client.subscribe_identifiers(move |event| sink.deliver(event))?;
-                Box::new(pieces_subscription {
-                    stopper: subscription.stopper(),
-                    mode: Mode::Callback { subscription: Mutex::new(Some(subscription)), shared },
-                })
-            }
-            None => {
-                let subscription = client.client.subscribe_identifiers_pull()?;
-                Box::new(pieces_subscription {
-                    stopper: subscription.stopper(),
-                    mode: Mode::Pull { subscription, userdata: Mutex::new(Some(userdata)) },
-                })
-            }
-        };
-        let shared = match &handle.mode {
-            Mode::Callback { shared, .. } => Some(Arc::clone(shared)),
-            Mode::Pull { .. } => None,
-        };
+        let (events, ()) = Events::start(
+            cb,
+            userdata,
+            |mut sink| {
+                let running = client.client.subscribe_identifiers(move |event| sink.deliver(&event))?;
+                Ok(Started { stopper: running.stopper(), running, keep: () })
+            },
+            || {
+                let running = client.client.subscribe_identifiers_pull()?;
+                Ok(Started { stopper: running.stopper(), running, keep: () })
+            },
+        )?;
+        let handle = Box::new(pieces_subscription { events });
         // Opens the gate on every way out of here, after `*out` has been written on the normal one.
-        let _open = shared.as_deref().map(OpenOnDrop);
+        let _open = handle.events.gate();
         // SAFETY: `out` is valid for writing a pointer, as the caller guarantees.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
@@ -349,45 +162,9 @@ pub unsafe extern "C" fn pieces_subscription_next(
         // SAFETY: NULL or a live subscription, as the caller guarantees.
         let handle = unsafe { handle(s.cast_const(), "s") }?;
         let out = Out::new(out_json, "out_json")?;
-        let (subscription, userdata) = match &handle.mode {
-            Mode::Pull { subscription, userdata } => (subscription, userdata),
-            Mode::Callback { shared, .. } if in_callback_of(shared) => {
-                return Err(CallError::in_callback("pieces_subscription_next"));
-            }
-            Mode::Callback { .. } => {
-                return Err(CallError::argument(
-                    "s",
-                    "is a callback-mode subscription: its events go to the callback, not to \
-                     pieces_subscription_next",
-                ));
-            }
-        };
-        let event = match timeout_ms {
-            ms if ms < 0 => subscription.next().ok_or(RecvTimeoutError::Disconnected),
-            0 => subscription.try_next().map_err(|err| match err {
-                TryRecvError::Empty => RecvTimeoutError::Timeout,
-                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
-            }),
-            ms => subscription.next_timeout(Duration::from_millis(ms.unsigned_abs().into())),
-        };
-        let event = match event {
-            Ok(event) => event,
-            Err(RecvTimeoutError::Timeout) => return Err(CallError::no_event(timeout_ms)),
-            Err(RecvTimeoutError::Disconnected) => return Err(CallError::closed()),
-        };
-        // JSON text never holds a raw NUL byte (serde_json escapes U+0000), so this is never refused.
-        let text = event.to_json().and_then(|text| {
-            owned_c_string(text).map_err(|err| Error::internal("hand an event to C as text", err))
-        });
-        if event.is_terminal() {
-            // Taken out under the lock, run after it: user code never runs while a lock is held.
-            let finished = lock(userdata).take();
-            if let Some(userdata) = finished {
-                userdata.release();
-            }
-        }
+        let text = handle.events.next(timeout_ms, "pieces_subscription_next", "s", "subscription")?;
         // SAFETY: `out_json` is valid for writing a pointer, as the caller guarantees.
-        unsafe { out.write(text.map_err(CallError::from)?) };
+        unsafe { out.write(text) };
         Ok(())
     }
 }
@@ -415,7 +192,7 @@ pub unsafe extern "C" fn pieces_subscription_stop(s: *mut pieces_subscription) -
     ffi_boundary! {
         // SAFETY: NULL or a live subscription, as the caller guarantees.
         let handle = unsafe { handle(s.cast_const(), "s") }?;
-        handle.stopper.stop();
+        handle.events.stop();
         Ok(())
     }
 }
@@ -449,43 +226,19 @@ pub unsafe extern "C" fn pieces_subscription_free(s: *mut pieces_subscription) {
         if s.is_null() {
             return;
         }
-        // SAFETY: a live subscription from pieces_messages_subscribe; only shared references to it
-        // exist until it is turned back into its Box below, after the last use of `handle`.
-        let handle = unsafe { &*s };
-        handle.stopper.stop();
-        // SAFETY (for each `Box::from_raw` below): `s` came from `Box::into_raw` in
-        // pieces_messages_subscribe and is given back once; `handle` is not used after it.
-        match &handle.mode {
-            Mode::Callback { shared, .. } if in_callback_of(shared) => {
-                // The sink on this very thread drops the handle after the terminal event.
-                let shared = Arc::clone(shared);
-                // SAFETY: see above.
-                let boxed = unsafe { Box::from_raw(s) };
-                *lock(&shared.orphan) = Some(boxed);
-            }
-            Mode::Callback { subscription, .. } => {
-                // Stop and join while the handle is still whole: the callback may call
-                // pieces_subscription_stop on it meanwhile, which needs only the stopper.
-                let running = lock(subscription).take();
-                drop(running);
-                // SAFETY: see above.
-                drop(unsafe { Box::from_raw(s) });
-            }
-            Mode::Pull { .. } => {
-                // Dropping a PullSubscription stops and joins its thread; then the userdata, if the
-                // terminal event was never taken, is released here on the caller's thread.
-                // SAFETY: see above.
-                drop(unsafe { Box::from_raw(s) });
-            }
-        }
+        // SAFETY: a subscription from pieces_messages_subscribe (a `Box::into_raw`) that has not been
+        // freed yet, given back once, as the caller guarantees.
+        unsafe { free(s, |handle| &handle.events) };
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::models::{StreamedIdentifier, StreamedIdentifiers};
     use serde_json::Value;
+
+    use crate::stream::SubscriptionEvent;
+    use std::time::Duration;
 
     fn parsed(event: &SubscriptionEvent) -> (String, Value) {
         let text = event.to_json().unwrap();

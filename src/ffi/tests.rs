@@ -1,5 +1,6 @@
 //! Tests of the C boundary that need no server: the panic-boundary audit, NULL and UTF-8 checks, the
-//! last error, the transferables range, and userdata ownership when subscribe fails. The C, C++, Python
+//! last error, the transferables range, and userdata ownership when subscribe or mirror_new fails; and a
+//! pull mirror read through its C functions against the in-process stand-in. The C, C++, Python
 //! and LuaJIT programs of `tests/c_api.rs` test the rest from the outside.
 
 use std::ffi::{c_char, c_void, CStr};
@@ -31,6 +32,18 @@ const CONTRACT: [&str; 13] = [
 
 /// Functions beyond the contract: where the client found PiecesOS, and its version check.
 const DISCOVERY: [&str; 2] = ["pieces_client_base_url", "pieces_client_check_version"];
+
+/// The contract's additions for one message and the mirror (DESIGN.md, "Additions").
+const MIRROR: [&str; 8] = [
+    "pieces_messages_get",
+    "pieces_messages_update",
+    "pieces_mirror_new",
+    "pieces_mirror_next",
+    "pieces_mirror_get",
+    "pieces_mirror_list",
+    "pieces_mirror_stop",
+    "pieces_mirror_free",
+];
 
 /// Every `extern "C" fn NAME(…) … {` definition of `source`, with whether its body starts with
 /// `ffi_boundary!`. Function-pointer types (`extern "C" fn(`, no name) are not definitions.
@@ -118,12 +131,13 @@ fn every_exported_body_starts_with_the_panic_boundary() {
     let mut contract: Vec<String> = CONTRACT
         .iter()
         .chain(&DISCOVERY)
+        .chain(&MIRROR)
         .map(|name| (*name).to_owned())
         .collect();
     contract.sort();
     assert_eq!(
         exported, contract,
-        "the exported functions are the contract's and discovery's"
+        "the exported functions are the contract's, discovery's and the mirror's"
     );
 }
 
@@ -132,12 +146,14 @@ fn the_header_declares_the_whole_contract() {
     let header =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/pieces_os_client.h"))
             .unwrap();
-    for name in CONTRACT.iter().chain(&DISCOVERY) {
+    for name in CONTRACT.iter().chain(&DISCOVERY).chain(&MIRROR) {
         assert!(header.contains(&format!(" {name}(")), "{name} is not declared");
     }
     for name in [
         "typedef struct pieces_client pieces_client;",
         "typedef struct pieces_subscription pieces_subscription;",
+        "typedef struct pieces_mirror pieces_mirror;",
+        "PIECES_STATUS_NOT_FOUND = 18",
         "typedef uint32_t pieces_status;",
         "typedef uint32_t pieces_transferables;",
         "typedef void (*pieces_event_cb)(void *userdata, const char *event_json, size_t len);",
@@ -377,6 +393,28 @@ fn every_pointer_and_integer_is_checked_before_sending() {
     }
 }
 
+/// The `type` of every event a pull-mode `*_next` (called through `next`) hands out, until it answers
+/// CLOSED (at most ten).
+fn event_types_until_closed(mut next: impl FnMut(&mut *mut c_char) -> pieces_status) -> Vec<String> {
+    let mut types = Vec::new();
+    for _ in 0..10 {
+        let mut event = ptr::null_mut();
+        match next(&mut event) {
+            pieces_status::Ok => {
+                // SAFETY: a NUL-terminated string from the library, freed once right after.
+                let text = unsafe { CStr::from_ptr(event) }.to_str().unwrap().to_owned();
+                // SAFETY: as above.
+                unsafe { pieces_string_free(event) };
+                let json: Value = serde_json::from_str(&text).unwrap();
+                types.push(json["type"].as_str().unwrap().to_owned());
+            }
+            pieces_status::Closed => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    types
+}
+
 static FREED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn count_free(userdata: *mut c_void) {
@@ -417,19 +455,7 @@ fn subscribe_owns_the_userdata_even_when_it_fails() {
             pieces_messages_subscribe(client, None, userdata, Some(count_free), &mut subscription),
             pieces_status::Ok
         );
-        let mut types = Vec::new();
-        for _ in 0..10 {
-            let mut event = ptr::null_mut();
-            match pieces_subscription_next(subscription, 10_000, &mut event) {
-                pieces_status::Ok => {
-                    let json: Value = serde_json::from_str(CStr::from_ptr(event).to_str().unwrap()).unwrap();
-                    pieces_string_free(event);
-                    types.push(json["type"].as_str().unwrap().to_owned());
-                }
-                pieces_status::Closed => break,
-                other => panic!("unexpected {other:?}"),
-            }
-        }
+        let types = event_types_until_closed(|event| pieces_subscription_next(subscription, 10_000, event));
         assert_eq!(types, ["disconnected", "error"]);
         assert_eq!(last_error()["kind"], "closed");
         assert_eq!(FREED.load(Ordering::SeqCst), before + 3);
@@ -487,4 +513,248 @@ fn a_stop_during_the_last_connection_attempt_is_closed_not_error() {
     }
     server.stop();
     assert_eq!(types, ["closed"]);
+}
+
+/// Counts the userdata finalisers of the mirror tests (apart from the subscription's, which run at the same
+/// time).
+static MIRROR_FREED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn count_mirror_free(userdata: *mut c_void) {
+    assert_eq!(userdata as usize, 0x5eed);
+    MIRROR_FREED.fetch_add(1, Ordering::SeqCst);
+}
+
+#[test]
+fn one_message_and_mirror_functions_check_their_pointers_and_inputs() {
+    let client = unreachable_client();
+    let mut out: *mut c_char = ptr::null_mut();
+    let id = c("m1");
+    let empty = c("");
+    // SAFETY: every pointer is NULL, a live handle, a NUL-terminated string or a place for a pointer.
+    unsafe {
+        assert_eq!(
+            pieces_messages_get(client, ptr::null(), 0, &mut out),
+            pieces_status::NullParameter
+        );
+        assert_eq!(last_error()["argument"], "message_id");
+        assert_eq!(
+            pieces_messages_get(client, empty.as_ptr(), 0, &mut out),
+            pieces_status::InvalidArgument
+        );
+        assert_eq!(
+            pieces_messages_get(client, id.as_ptr(), 7, &mut out),
+            pieces_status::InvalidArgument
+        );
+        assert_eq!(
+            pieces_messages_get(client, id.as_ptr(), 0, ptr::null_mut()),
+            pieces_status::NullParameter
+        );
+        assert_eq!(
+            pieces_messages_update(client, ptr::null(), 0, &mut out),
+            pieces_status::NullParameter
+        );
+        assert_eq!(last_error()["argument"], "message_json");
+        let partial = c(r#"{"id": "m1", "role": "USER"}"#);
+        assert_eq!(
+            pieces_messages_update(client, partial.as_ptr(), 0, &mut out),
+            pieces_status::InvalidJson
+        );
+        assert_eq!(last_error()["argument"], "message");
+        assert!(out.is_null(), "no output was written");
+
+        assert_eq!(pieces_mirror_stop(ptr::null_mut()), pieces_status::NullParameter);
+        assert_eq!(
+            pieces_mirror_next(ptr::null_mut(), 0, &mut out),
+            pieces_status::NullParameter
+        );
+        assert_eq!(
+            pieces_mirror_get(ptr::null(), id.as_ptr(), &mut out),
+            pieces_status::NullParameter
+        );
+        assert_eq!(
+            pieces_mirror_list(ptr::null(), ptr::null(), &mut out),
+            pieces_status::NullParameter
+        );
+        assert_eq!(last_error()["argument"], "m");
+        pieces_mirror_free(ptr::null_mut());
+
+        // The userdata is the mirror's from the call on: freed before a failing call returns.
+        let userdata = 0x5eed as *mut c_void;
+        let before = MIRROR_FREED.load(Ordering::SeqCst);
+        let mut mirror = ptr::null_mut();
+        let unknown_key = c(r#"{"transferable": true}"#);
+        assert_eq!(
+            pieces_mirror_new(
+                client,
+                unknown_key.as_ptr(),
+                Some(ignore_event),
+                userdata,
+                Some(count_mirror_free),
+                &mut mirror
+            ),
+            pieces_status::InvalidJson
+        );
+        assert_eq!(last_error()["argument"], "options");
+        assert_eq!(MIRROR_FREED.load(Ordering::SeqCst), before + 1);
+        let out_of_range = c(r#"{"stale_after": 0}"#);
+        assert_eq!(
+            pieces_mirror_new(
+                client,
+                out_of_range.as_ptr(),
+                None,
+                userdata,
+                Some(count_mirror_free),
+                &mut mirror
+            ),
+            pieces_status::InvalidArgument
+        );
+        assert_eq!(last_error()["argument"], "options.stale_after");
+        assert_eq!(MIRROR_FREED.load(Ordering::SeqCst), before + 2);
+        assert_eq!(
+            pieces_mirror_new(
+                client,
+                ptr::null(),
+                None,
+                userdata,
+                Some(count_mirror_free),
+                ptr::null_mut()
+            ),
+            pieces_status::NullParameter
+        );
+        assert_eq!(MIRROR_FREED.load(Ordering::SeqCst), before + 3);
+        assert!(mirror.is_null());
+
+        // Against a closed port: the stream gives up after its two attempts; the pull call that takes
+        // the terminal event frees the userdata; the (empty) mirror stays readable until the free.
+        assert_eq!(
+            pieces_mirror_new(
+                client,
+                ptr::null(),
+                None,
+                userdata,
+                Some(count_mirror_free),
+                &mut mirror
+            ),
+            pieces_status::Ok
+        );
+        let types = event_types_until_closed(|event| pieces_mirror_next(mirror, 10_000, event));
+        assert_eq!(types, ["disconnected", "error"]);
+        assert_eq!(MIRROR_FREED.load(Ordering::SeqCst), before + 4);
+        assert_eq!(
+            pieces_mirror_get(mirror, id.as_ptr(), &mut out),
+            pieces_status::NotFound
+        );
+        assert_eq!(last_error()["kind"], "not_found");
+        assert_eq!(last_error()["id"], "m1");
+        assert_eq!(
+            pieces_mirror_list(mirror, ptr::null(), &mut out),
+            pieces_status::Ok
+        );
+        assert_eq!(CStr::from_ptr(out).to_str().unwrap(), "[]");
+        pieces_string_free(out);
+        pieces_mirror_free(mirror);
+        assert_eq!(MIRROR_FREED.load(Ordering::SeqCst), before + 4, "exactly once");
+        pieces_client_free(client);
+    }
+}
+
+#[test]
+fn a_pull_mirror_hands_out_the_servers_json_through_get_and_list() {
+    use crate::server::{Server, ServerConfig};
+    let server = Server::start(ServerConfig::default().with_seed_messages(3)).unwrap();
+    let config = c(&format!(r#"{{"base_url": "{}"}}"#, server.url()));
+    let mut client = ptr::null_mut();
+    let mut mirror = ptr::null_mut();
+    let mut out: *mut c_char = ptr::null_mut();
+    // SAFETY: valid arguments throughout; every handle and string is freed once.
+    unsafe {
+        assert_eq!(pieces_client_new(config.as_ptr(), &mut client), pieces_status::Ok);
+        let options = c(r#"{"announce_initial": false}"#);
+        assert_eq!(
+            pieces_mirror_new(client, options.as_ptr(), None, ptr::null_mut(), None, &mut mirror),
+            pieces_status::Ok
+        );
+        assert_eq!(pieces_mirror_next(mirror, 10_000, &mut out), pieces_status::Ok);
+        assert_eq!(
+            CStr::from_ptr(out).to_str().unwrap(),
+            r#"{"type":"synced","count":3}"#
+        );
+        pieces_string_free(out);
+        let ids = server.message_ids();
+        let id = c(&ids[1]);
+        assert_eq!(
+            pieces_mirror_get(mirror, id.as_ptr(), &mut out),
+            pieces_status::Ok
+        );
+        let text = CStr::from_ptr(out).to_str().unwrap().to_owned();
+        pieces_string_free(out);
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            server.message(&ids[1]).unwrap()
+        );
+        // The same bytes the endpoint hands out.
+        assert_eq!(
+            pieces_messages_get(client, id.as_ptr(), 0, &mut out),
+            pieces_status::Ok
+        );
+        assert_eq!(CStr::from_ptr(out).to_str().unwrap(), text);
+        pieces_string_free(out);
+
+        assert_eq!(
+            pieces_mirror_list(mirror, ptr::null(), &mut out),
+            pieces_status::Ok
+        );
+        let all: Value = serde_json::from_str(CStr::from_ptr(out).to_str().unwrap()).unwrap();
+        pieces_string_free(out);
+        assert_eq!(all.as_array().unwrap().len(), 3);
+        let conversation = all[0]["conversation"]["id"].as_str().unwrap().to_owned();
+        let wanted = c(&conversation);
+        assert_eq!(
+            pieces_mirror_list(mirror, wanted.as_ptr(), &mut out),
+            pieces_status::Ok
+        );
+        let listed: Value = serde_json::from_str(CStr::from_ptr(out).to_str().unwrap()).unwrap();
+        pieces_string_free(out);
+        assert!(listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|message| message["conversation"]["id"] == conversation.as_str()));
+        let nobody = c("no such conversation");
+        assert_eq!(
+            pieces_mirror_list(mirror, nobody.as_ptr(), &mut out),
+            pieces_status::Ok
+        );
+        assert_eq!(CStr::from_ptr(out).to_str().unwrap(), "[]");
+        pieces_string_free(out);
+
+        // PiecesOS's 410 is NOT_FOUND, with its status, body and the id.
+        assert!(server.delete_message(&ids[1]));
+        assert_eq!(
+            pieces_messages_get(client, id.as_ptr(), 0, &mut out),
+            pieces_status::NotFound
+        );
+        let error = last_error();
+        assert_eq!(error["kind"], "not_found");
+        assert_eq!(error["status"], 410);
+        assert_eq!(error["id"], ids[1].as_str());
+        assert!(error["body"].as_str().unwrap().contains(&ids[1]));
+        assert_eq!(pieces_mirror_next(mirror, 10_000, &mut out), pieces_status::Ok);
+        let removed: Value = serde_json::from_str(CStr::from_ptr(out).to_str().unwrap()).unwrap();
+        pieces_string_free(out);
+        assert_eq!(removed, serde_json::json!({"type": "removed", "id": ids[1]}));
+        assert_eq!(
+            pieces_mirror_get(mirror, id.as_ptr(), &mut out),
+            pieces_status::NotFound
+        );
+
+        assert_eq!(pieces_mirror_stop(mirror), pieces_status::Ok);
+        assert_eq!(pieces_mirror_next(mirror, 10_000, &mut out), pieces_status::Ok);
+        assert_eq!(CStr::from_ptr(out).to_str().unwrap(), r#"{"type":"closed"}"#);
+        pieces_string_free(out);
+        assert_eq!(pieces_mirror_next(mirror, 0, &mut out), pieces_status::Closed);
+        pieces_mirror_free(mirror);
+        pieces_client_free(client);
+    }
+    server.stop();
 }

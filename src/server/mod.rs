@@ -29,6 +29,8 @@
 //! | `POST /messages/create` | 200 the new ConversationMessage; 500 when the body is not a JSON object or lacks `role`, `fragment` or `conversation.id` |
 //! | `POST /messages/{id}/delete` | 204; 500 for an unknown id (the id is one percent-decoded path segment) |
 //! | `POST /messages/search` | 200 SearchedConversationMessages; 500 when the body lacks `engines.iterable` |
+//! | `GET /message/{id}` | 200 the ConversationMessage; 410 text/plain for an unknown id |
+//! | `POST /message/update` | 200 the stored ConversationMessage; 500 when the body is not a whole ConversationMessage (`id`, `role`, `created`, `updated`, `conversation`) or its id is unknown. The stored `id`, `created` and `conversation` stay, the rest is replaced by what was sent, `updated` becomes now, and the stream announces the id |
 //! | `GET /messages/stream/identifiers` | WebSocket of StreamedIdentifiers text frames; 426 without an upgrade |
 //! | `GET`/`HEAD /.well-known/health` | 200 `ok` |
 //! | `GET`/`HEAD /.well-known/version` | 200 the configured version |
@@ -37,7 +39,7 @@
 //! does, except on the WebSocket route. JSON answers are `application/json`, every other body
 //! `text/plain; charset=utf-8`, always with a Content-Length.
 //!
-//! The query parameter `transferables` (snapshot, create and search) is `true` (the default when absent:
+//! The query parameter `transferables` (snapshot, create, search, and one message's get and update) is `true` (the default when absent:
 //! full messages) or `false` (each message without the heavy fragment content: `raw`, `base64`,
 //! `base64_url` and `data_url` of `fragment.string` and `fragment.bytes`; everything else stays). Any other
 //! value is refused with `400 text/plain` naming the parameter, as a server that validates its query

@@ -110,6 +110,12 @@ fn internal(message: impl Into<String>) -> Response {
     Response::text(500, message)
 }
 
+/// A 410 answer with a text/plain message: what PiecesOS answers `GET /message/{message}` for an id it
+/// does not hold.
+fn gone(message: impl Into<String>) -> Response {
+    Response::text(410, message)
+}
+
 fn method_not_allowed(head: &RequestHead, allow: &'static str) -> Outcome {
     Response::text(
         405,
@@ -221,6 +227,20 @@ fn respond(shared: &Shared, head: &RequestHead, body: &[u8]) -> Outcome {
             }
         }
         ["messages", _, "delete"] => method_not_allowed(head, "POST"),
+        ["message", "update"] if method == "POST" => match transferables(query) {
+            Ok(transferables) => update(shared, body, transferables).into(),
+            Err(response) => response.into(),
+        },
+        // An id that is literally `update` is still fetched: only POST goes to the update route.
+        ["message", id] if is_get => match transferables(query) {
+            Ok(transferables) => match shared.store.message_json(id, transferables) {
+                Some(json) => Response::json(Body::Text(json)).into(),
+                None => gone(format!("no conversation message with id {id:?}")).into(),
+            },
+            Err(response) => response.into(),
+        },
+        ["message", "update"] => method_not_allowed(head, "GET, HEAD, POST"),
+        ["message", _] => method_not_allowed(head, "GET, HEAD"),
         [".well-known", "health"] if is_get => Response::text(200, "ok").into(),
         [".well-known", "version"] if is_get => Response::text(200, shared.version.clone()).into(),
         [".well-known", "health" | "version"] => method_not_allowed(head, "GET, HEAD"),
@@ -259,34 +279,36 @@ fn field<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     object.get(key).filter(|value| !value.is_null())
 }
 
+/// The members of a request body that must be a JSON object (the `model` named in errors), each kept as
+/// the raw JSON text it came in ([`raw`]); the 500 answer when it is not one.
+fn request_members<'a>(body: &'a [u8], model: &str) -> Result<raw::Members<'a>, Response> {
+    let not_a_model = |why: String| internal(format!("request body is not a {model}: {why}"));
+    let text = std::str::from_utf8(body).map_err(|error| not_a_model(error.to_string()))?;
+    let whole: &RawValue =
+        serde_json::from_str(text).map_err(|error| not_a_model(format!("invalid JSON: {error}")))?;
+    if raw::kind(whole) != "an object" {
+        return Err(not_a_model(format!(
+            "expected a JSON object, got {}",
+            raw::kind(whole)
+        )));
+    }
+    raw::members(whole.get()).map_err(|_| not_a_model("expected a JSON object".to_owned()))
+}
+
 /// `POST /messages/create`: checks the SeededConversationMessage's required fields, keeps every field it
 /// has (unknown ones too), and adds the id, the timestamps and the schema a server assigns.
 ///
 /// The seed is read member by member, each value kept as the raw JSON text it came in ([`raw`]): a seed
 /// of many megabytes costs a small multiple of its size, whatever its shape.
 fn create(shared: &Shared, body: &[u8], transferables: bool) -> Response {
-    let model = "SeededConversationMessage";
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(error) => return internal(format!("request body is not a {model}: {error}")),
-    };
-    let whole: &RawValue = match serde_json::from_str(text) {
-        Ok(whole) => whole,
-        Err(error) => return internal(format!("request body is not a {model}: invalid JSON: {error}")),
-    };
-    if raw::kind(whole) != "an object" {
-        return internal(format!(
-            "request body is not a {model}: expected a JSON object, got {}",
-            raw::kind(whole)
-        ));
-    }
     // What the server assigns, written first so that the members below may borrow it.
     let now = to_raw(&seed::now_timestamp());
     let id = seed::fresh_uuid();
     let id_raw = to_raw(&Value::from(id.as_str()));
     let schema = to_raw(&seed::embedded_schema());
-    let Ok(mut message) = raw::members(whole.get()) else {
-        return internal(format!("request body is not a {model}: expected a JSON object"));
+    let mut message = match request_members(body, "SeededConversationMessage") {
+        Ok(message) => message,
+        Err(response) => return response,
     };
     match raw::field(&message, "role") {
         None => return internal("SeededConversationMessage is missing the required field `role`"),
@@ -345,6 +367,68 @@ fn create(shared: &Shared, body: &[u8], transferables: bool) -> Response {
     Response::json(Body::Text(if transferables { full } else { light }))
 }
 
+/// `POST /message/update`: the body must be a whole ConversationMessage (its required fields present
+/// with their types) whose id is stored. The stored `id`, `created` and `conversation` are kept,
+/// everything else is replaced with what was sent (keys no model knows included; keys not sent are
+/// gone), and `updated` becomes now. The stream announces the id (not as deleted).
+///
+/// Read member by member like a create ([`raw`]), so a large message costs a small multiple of its size.
+fn update(shared: &Shared, body: &[u8], transferables: bool) -> Response {
+    let sent = match request_members(body, "ConversationMessage") {
+        Ok(sent) => sent,
+        Err(response) => return response,
+    };
+    let id = match raw::field(&sent, "id").map(|id| serde_json::from_str::<String>(id.get()).map_err(|_| id))
+    {
+        None => return internal("ConversationMessage is missing the required field `id`"),
+        Some(Ok(id)) => id,
+        Some(Err(other)) => return internal(format!("`id` must be a string, got {}", raw::kind(other))),
+    };
+    match raw::field(&sent, "role") {
+        None => return internal("ConversationMessage is missing the required field `role`"),
+        Some(role) if raw::kind(role) == "a string" => {}
+        Some(other) => return internal(format!("`role` must be a string, got {}", raw::kind(other))),
+    }
+    for (key, inner, what) in [
+        ("created", "value", "GroupedTimestamp"),
+        ("updated", "value", "GroupedTimestamp"),
+        ("conversation", "id", "ReferencedConversation"),
+    ] {
+        match raw::field(&sent, key) {
+            None => {
+                return internal(format!(
+                    "ConversationMessage is missing the required field `{key}`"
+                ))
+            }
+            Some(value) if has_string_member(value, inner) => {}
+            Some(_) => return internal(format!("`{key}` must be a {what} object with a string `{inner}`")),
+        }
+    }
+    // What is kept of the stored message, and the new time, outlive the members that borrow them.
+    let Some(stored) = shared.store.message_json(&id, true) else {
+        return internal(format!("no conversation message with id {id:?}"));
+    };
+    let now = to_raw(&seed::now_timestamp());
+    let Ok(kept) = raw::members(&stored) else {
+        return internal(format!(
+            "the stored message {id:?} is not a ConversationMessage object"
+        ));
+    };
+    let mut message = sent;
+    for key in ["id", "created", "conversation"] {
+        if let Some(value) = kept.get(key) {
+            message.insert(key.into(), value);
+        }
+    }
+    message.insert("updated".into(), &now);
+    let text = raw::to_text(&message);
+    drop(message);
+    match shared.store.replace_text(&id, text) {
+        Some((full, light)) => Response::json(Body::Text(if transferables { full } else { light })),
+        None => internal(format!("no conversation message with id {id:?}")),
+    }
+}
+
 /// A value of ours as raw JSON text.
 fn to_raw(value: &Value) -> Box<RawValue> {
     // A Value always writes as valid JSON.
@@ -353,9 +437,14 @@ fn to_raw(value: &Value) -> Box<RawValue> {
 
 /// Whether `raw` is an object with a string `value` (a GroupedTimestamp, as far as a server checks).
 fn has_string_value(raw: &RawValue) -> bool {
+    has_string_member(raw, "value")
+}
+
+/// Whether `raw` is an object whose member `key` is a string.
+fn has_string_member(raw: &RawValue, key: &str) -> bool {
     raw::members(raw.get()).is_ok_and(|object| {
         object
-            .get("value")
+            .get(key)
             .is_some_and(|value| raw::kind(value) == "a string")
     })
 }

@@ -318,6 +318,32 @@ impl Store {
         ids
     }
 
+    /// Replaces the stored message `id` with `text` (a message written as JSON text) where it stands, and
+    /// announces it on the stream (not as deleted). Returns the new JSON texts (full, light), or `None`
+    /// when no message has this id.
+    pub(crate) fn replace_text(&self, id: &str, text: String) -> Option<(Arc<str>, Arc<str>)> {
+        // Built before the lock is taken; a message deleted meanwhile is not brought back.
+        let entry = Entry::from_text(id.to_owned(), text);
+        let full = entry.full.clone();
+        let light = entry.json(false).clone();
+        let mut inner = self.lock();
+        if !inner.positions.contains_key(id) {
+            return None;
+        }
+        inner.put(entry);
+        inner.publish(identifiers_frame(std::iter::once(id), false));
+        Some((full, light))
+    }
+
+    /// The JSON text of one stored message as it is served (with or without the heavy content).
+    pub(crate) fn message_json(&self, id: &str, transferables: bool) -> Option<Arc<str>> {
+        let inner = self.lock();
+        let position = *inner.positions.get(id)?;
+        inner.slots[position]
+            .as_ref()
+            .map(|entry| entry.json(transferables).clone())
+    }
+
     /// Removes a message; `false` when there is none with this id.
     pub(crate) fn delete(&self, id: &str) -> bool {
         let mut inner = self.lock();
@@ -435,12 +461,7 @@ impl Store {
 
     /// A stored message, decoded from its JSON text.
     pub(crate) fn get(&self, id: &str) -> Option<Value> {
-        let full = {
-            let inner = self.lock();
-            let position = *inner.positions.get(id)?;
-            inner.slots[position].as_ref()?.full.clone()
-        };
-        serde_json::from_str(&full).ok()
+        serde_json::from_str(&self.message_json(id, true)?).ok()
     }
 }
 
@@ -541,6 +562,33 @@ mod tests {
         assert_eq!(store.get(&id), Some(json!("not an object")));
         let (generated, _, _) = store.insert(json!({"role": "USER"}));
         assert_eq!(store.get(&generated).unwrap()["id"], generated.as_str());
+    }
+
+    #[test]
+    fn replace_keeps_the_place_announces_and_never_revives() {
+        let store = Store::default();
+        store.insert(message("a", "one"));
+        store.insert(message("b", "two"));
+        let (_, changes) = store.subscribe(1 << 20);
+        let (full, light) = store.replace_text("a", message("a", "uno").to_string()).unwrap();
+        assert!(full.contains("uno") && !light.contains("uno"));
+        assert_eq!(store.ids(), ["a", "b"]);
+        assert_eq!(store.message_json("a", true).unwrap(), full);
+        assert_eq!(store.message_json("a", false).unwrap(), light);
+        assert_eq!(
+            changes.next(Duration::ZERO),
+            Next::Frame(r#"{"iterable":[{"conversationMessage":{"id":"a"}}]}"#.into())
+        );
+        assert!(store.delete("a"));
+        assert!(matches!(changes.next(Duration::ZERO), Next::Frame(_)));
+        assert_eq!(store.replace_text("a", message("a", "zombie").to_string()), None);
+        assert_eq!(store.message_json("a", true), None);
+        assert_eq!(
+            changes.next(Duration::ZERO),
+            Next::Nothing,
+            "nothing announced for a refused replace"
+        );
+        assert_eq!(store.ids(), ["b"]);
     }
 
     #[test]

@@ -397,6 +397,129 @@ fn delete_takes_one_percent_decoded_segment() {
 }
 
 #[test]
+fn one_message_by_id_and_410_for_an_unknown_one() {
+    let server = start(ServerConfig::default());
+    let message = post(&server, "/messages/create", &seed_body("one of a kind")).json();
+    let id = message["id"].as_str().unwrap();
+    let answer = get(&server, &format!("/message/{id}"));
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json(), message);
+    let light = get(&server, &format!("/message/{id}?transferables=false")).json();
+    assert!(light["fragment"]["string"].get("raw").is_none(), "{light}");
+    assert_eq!(light["id"], message["id"]);
+    assert_eq!(
+        get(&server, &format!("/message/{id}?transferables=true")).json(),
+        message
+    );
+    assert_eq!(
+        get(&server, &format!("/message/{id}?transferables=maybe")).status,
+        400
+    );
+    let head = request(&server, "HEAD", &format!("/message/{id}"), &[], b"");
+    assert_eq!(head.status, 200);
+
+    // One percent-decoded segment, and `update` is an id like any other for GET.
+    let tricky = "a/../b?x#y%20";
+    server.insert_message(json!({"id": tricky, "role": "USER", "conversation": {"id": "c"}}));
+    assert_eq!(
+        get(&server, "/message/a%2F..%2Fb%3Fx%23y%2520").json()["id"],
+        tricky
+    );
+    server.insert_message(json!({"id": "update", "role": "USER", "conversation": {"id": "c"}}));
+    assert_eq!(get(&server, "/message/update").json()["id"], "update");
+
+    let missing = get(&server, "/message/no-such-id").error(410);
+    assert!(missing.contains("no-such-id"), "{missing}");
+    assert!(server.delete_message(id));
+    get(&server, &format!("/message/{id}")).error(410);
+    let refused = request(&server, "POST", "/message/x", &[], b"");
+    assert_eq!(refused.status, 405);
+    assert_eq!(refused.header("allow"), Some("GET, HEAD"));
+    assert_eq!(request(&server, "PUT", "/message/update", &[], b"").status, 405);
+    server.stop();
+}
+
+#[test]
+fn update_keeps_id_created_and_conversation_and_replaces_the_rest() {
+    let server = start(ServerConfig::default());
+    let mut seed_message = seed_body("before");
+    seed_message["model"] = json!({"id": "m"});
+    let stored = post(&server, "/messages/create", &seed_message).json();
+    let id = stored["id"].as_str().unwrap().to_owned();
+    let mut ws = ws_connect(&server, None).unwrap();
+    assert_eq!(frame_ids(&next_frame(&mut ws)), [(id.clone(), false)]);
+
+    let mut sent = stored.clone();
+    sent["fragment"]["string"]["raw"] = json!("after");
+    sent["x_future"] = json!([1, {"deep": null}]);
+    sent["created"] = json!({"value": "1999-01-01T00:00:00Z"});
+    sent["conversation"] = json!({"id": "elsewhere"});
+    sent["updated"] = json!({"value": "1999-01-01T00:00:00Z"});
+    sent.as_object_mut().unwrap().remove("model");
+    let answer = post(&server, "/message/update", &sent);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let updated = answer.json();
+    assert_eq!(updated["fragment"]["string"]["raw"], "after");
+    assert_eq!(updated["x_future"], sent["x_future"]);
+    assert_eq!(updated["id"], stored["id"]);
+    assert_eq!(updated["created"], stored["created"], "created is kept");
+    assert_eq!(
+        updated["conversation"], stored["conversation"],
+        "conversation is kept"
+    );
+    assert!(updated.get("model").is_none(), "what was not sent is gone");
+    let value = updated["updated"]["value"].as_str().unwrap();
+    assert!(
+        value.starts_with("20") && value != "1999-01-01T00:00:00Z",
+        "{value}"
+    );
+    assert_eq!(server.message(&id).unwrap(), updated);
+    assert_eq!(server.message_ids(), std::slice::from_ref(&id));
+    // Announced on the stream, not as deleted.
+    assert_eq!(frame_ids(&next_frame(&mut ws)), [(id.clone(), false)]);
+
+    let light = post(&server, "/message/update?transferables=false", &updated).json();
+    assert!(light["fragment"]["string"].get("raw").is_none());
+    assert_eq!(server.message(&id).unwrap()["fragment"]["string"]["raw"], "after");
+
+    // A whole ConversationMessage, with an id that is stored, or 500 text/plain.
+    for key in ["id", "role", "created", "updated", "conversation"] {
+        let mut incomplete = updated.clone();
+        incomplete.as_object_mut().unwrap().remove(key);
+        let text = post(&server, "/message/update", &incomplete).error(500);
+        assert!(text.contains(key), "{key}: {text}");
+    }
+    let mut wrong = updated.clone();
+    wrong["created"] = json!("yesterday");
+    assert!(post(&server, "/message/update", &wrong)
+        .error(500)
+        .contains("GroupedTimestamp"));
+    let mut unknown = updated.clone();
+    unknown["id"] = json!("no-such-id");
+    assert!(post(&server, "/message/update", &unknown)
+        .error(500)
+        .contains("no-such-id"));
+    request(&server, "POST", "/message/update", &[], b"{not json").error(500);
+    assert_eq!(server.message(&id).unwrap()["fragment"]["string"]["raw"], "after");
+
+    // Faults and the request log apply here too.
+    server.faults().set_fail_every(1);
+    assert!(post(&server, "/message/update", &updated)
+        .error(500)
+        .contains("injected"));
+    get(&server, &format!("/message/{id}")).error(500);
+    server.faults().clear();
+    let log = server.requests();
+    assert!(log
+        .iter()
+        .any(|r| r.method == "POST" && r.target == "/message/update"));
+    assert!(log
+        .iter()
+        .any(|r| r.method == "GET" && r.target == format!("/message/{id}")));
+    server.stop();
+}
+
+#[test]
 fn search_matches_case_insensitively() {
     let server = start(ServerConfig::default());
     let upper = server

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use crate::config::StreamConfig;
 
 /// Exponential backoff with ±20 % jitter, counting failed attempts in a row.
-pub(super) struct Backoff {
+pub(crate) struct Backoff {
     initial: Duration,
     max: Duration,
     max_attempts: Option<u32>,
@@ -14,7 +14,7 @@ pub(super) struct Backoff {
 }
 
 impl Backoff {
-    pub(super) fn new(config: &StreamConfig) -> Self {
+    pub(crate) fn new(config: &StreamConfig) -> Self {
         Backoff {
             initial: config.retry_initial,
             max: config.retry_max,
@@ -24,18 +24,18 @@ impl Backoff {
         }
     }
 
-    pub(super) fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.failures = 0;
         self.next = self.initial;
     }
 
     /// Counts one failed attempt; `true` when that was the last one allowed.
-    pub(super) fn exhausted(&mut self) -> bool {
+    pub(crate) fn exhausted(&mut self) -> bool {
         self.failures += 1;
         self.max_attempts.is_some_and(|max| self.failures >= max)
     }
 
-    pub(super) fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let base = self.next;
         self.next = (self.next * 2).min(self.max);
         // Jitter keeps many clients of one restarted PiecesOS from reconnecting in lockstep.

@@ -60,15 +60,9 @@ impl SubscriptionEvent {
                     .map_err(|err| Error::internal("write a frame of the identifier stream as JSON", err))?;
                 format!(r#"{{"type":"identifiers","full":{full},"data":{data}}}"#)
             }
-            SubscriptionEvent::Disconnected { error, retry_in } => format!(
-                r#"{{"type":"disconnected","error":{},"retry_in_ms":{}}}"#,
-                error.to_json(),
-                retry_in.as_millis()
-            ),
-            SubscriptionEvent::Closed => r#"{"type":"closed"}"#.to_owned(),
-            SubscriptionEvent::Failed { error } => {
-                format!(r#"{{"type":"error","error":{}}}"#, error.to_json())
-            }
+            SubscriptionEvent::Disconnected { error, retry_in } => disconnected_json(error, *retry_in),
+            SubscriptionEvent::Closed => CLOSED_JSON.to_owned(),
+            SubscriptionEvent::Failed { error } => failed_json(error),
         };
         Ok(text)
     }
@@ -77,4 +71,21 @@ impl SubscriptionEvent {
     pub fn is_terminal(&self) -> bool {
         matches!(self, SubscriptionEvent::Closed | SubscriptionEvent::Failed { .. })
     }
+}
+
+/// The JSON form of a `disconnected` event, shared by subscriptions and mirrors.
+pub(crate) fn disconnected_json(error: &Error, retry_in: Duration) -> String {
+    format!(
+        r#"{{"type":"disconnected","error":{},"retry_in_ms":{}}}"#,
+        error.to_json(),
+        retry_in.as_millis()
+    )
+}
+
+/// The JSON form of the terminal `closed` event, shared by subscriptions and mirrors.
+pub(crate) const CLOSED_JSON: &str = r#"{"type":"closed"}"#;
+
+/// The JSON form of the terminal `error` event, shared by subscriptions and mirrors.
+pub(crate) fn failed_json(error: &Error) -> String {
+    format!(r#"{{"type":"error","error":{}}}"#, error.to_json())
 }

@@ -23,8 +23,11 @@
 //!   a `Disconnected` event with [`Error::NotRunning`](crate::Error::NotRunning), and the attempts go on.
 //! * A silent connection counts as lost after [`StreamConfig::idle_timeout`](crate::StreamConfig::idle_timeout); pings keep a healthy quiet
 //!   one alive.
-//! * The pull queue holds [`StreamConfig::queue_capacity`](crate::StreamConfig::queue_capacity) events. When it is full the subscription thread
-//!   stops reading the socket until the consumer takes an event (back-pressure), so no event is dropped.
+//! * The pull queue holds at most [`StreamConfig::queue_capacity`](crate::StreamConfig::queue_capacity)
+//!   events and [`StreamConfig::queue_max_bytes`](crate::StreamConfig::queue_max_bytes) bytes of them.
+//!   When the next event does not fit, the subscription thread stops reading the socket until the
+//!   consumer takes one (back-pressure), so no event is dropped; a single event over the byte bound is
+//!   queued alone.
 //!
 //! [`LiveIds`] keeps the current set of message ids from the events, converging to the server's set after
 //! every reconnection.
@@ -38,7 +41,7 @@
 //! | `event.rs` | [`SubscriptionEvent`] and its JSON form |
 //! | `subscription.rs` | [`Subscription`], [`Stopper`]: the thread that connects, reads and reconnects |
 //! | `backoff.rs` | the delays between reconnection attempts |
-//! | `pull.rs` | [`PullSubscription`] and its bounded queue |
+//! | `pull.rs` | [`PullSubscription`] (its queue is `crate::queue`'s, shared with pull mirrors) |
 //! | `live_ids.rs` | [`LiveIds`] |
 
 mod backoff;
@@ -53,12 +56,28 @@ use std::sync::Arc;
 
 use crate::client::Client;
 use crate::error::Result;
+use crate::queue::EventQueue;
 
+pub(crate) use backoff::Backoff;
 pub use event::SubscriptionEvent;
+pub(crate) use event::{disconnected_json, failed_json, CLOSED_JSON};
 pub use identifier_stream::IdentifierStream;
 pub use live_ids::LiveIds;
 pub use pull::PullSubscription;
+pub(crate) use subscription::{Handler, Sink};
 pub use subscription::{Stopper, Subscription};
+
+/// The name of a subscription's thread.
+const THREAD_NAME: &str = "pieces-identifiers";
+
+/// A sink that queues every event for a pull subscription.
+struct QueueSink(Arc<EventQueue<SubscriptionEvent>>);
+
+impl Sink for QueueSink {
+    fn deliver(&mut self, event: SubscriptionEvent) {
+        self.0.push(event);
+    }
+}
 
 impl Client {
     /// Opens one connection to the identifier stream and returns it as a blocking [`IdentifierStream`].
@@ -83,16 +102,19 @@ impl Client {
     where
         F: FnMut(SubscriptionEvent) + Send + 'static,
     {
-        Subscription::start(self.clone(), Box::new(handler))
+        Subscription::start(self.clone(), THREAD_NAME, Stopper::new(), Handler(handler))
     }
 
     /// Starts a subscription whose events are queued for [`PullSubscription::next`],
     /// [`PullSubscription::next_timeout`] and [`PullSubscription::try_next`].
     pub fn subscribe_identifiers_pull(&self) -> Result<PullSubscription> {
-        let queue = Arc::new(pull::Queue::new(self.config().stream.queue_capacity));
-        let sink_queue = Arc::clone(&queue);
-        let subscription = Subscription::start(self.clone(), Box::new(move |event| sink_queue.push(event)))?;
-        queue.attach(subscription.stopper());
+        let config = &self.config().stream;
+        let queue = Arc::new(EventQueue::new(config.queue_capacity, config.queue_max_bytes));
+        let stopper = Stopper::new();
+        let waiting = Arc::clone(&queue);
+        stopper.on_stop(move || waiting.stop());
+        let sink = QueueSink(Arc::clone(&queue));
+        let subscription = Subscription::start(self.clone(), THREAD_NAME, stopper, sink)?;
         Ok(PullSubscription::new(subscription, queue))
     }
 }

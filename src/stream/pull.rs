@@ -1,21 +1,21 @@
-//! [`PullSubscription`]: a subscription whose events wait in a bounded queue until the consumer takes
-//! them, for hosts that must not be called from a foreign thread.
+//! [`PullSubscription`]: a subscription whose events wait in a bounded queue ([`EventQueue`], bounded in
+//! events and bytes) until the consumer takes them, for hosts that must not be called from a foreign
+//! thread.
 
-use std::collections::VecDeque;
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::event::SubscriptionEvent;
 use super::subscription::{Stopper, Subscription};
-use crate::sync::{lock, wait, wait_timeout};
+use crate::queue::{json_len, EventQueue, QueuedEvent};
 
 /// A subscription whose events wait in a bounded queue for the consumer. Made by
 /// [`Client::subscribe_identifiers_pull`](crate::Client::subscribe_identifiers_pull). All methods take `&self`, so one thread may wait in `next`
 /// while another calls `stop`. Dropping it stops it and joins its thread.
 pub struct PullSubscription {
     subscription: Subscription,
-    queue: Arc<Queue>,
+    queue: Arc<EventQueue<SubscriptionEvent>>,
 }
 
 impl std::fmt::Debug for PullSubscription {
@@ -27,13 +27,13 @@ impl std::fmt::Debug for PullSubscription {
 }
 
 impl PullSubscription {
-    pub(super) fn new(subscription: Subscription, queue: Arc<Queue>) -> Self {
+    pub(super) fn new(subscription: Subscription, queue: Arc<EventQueue<SubscriptionEvent>>) -> Self {
         PullSubscription { subscription, queue }
     }
 
     /// Blocks until the next event; `None` once the terminal event has been taken.
     pub fn next(&self) -> Option<SubscriptionEvent> {
-        self.queue.pop(None).ok()
+        self.queue.next()
     }
 
     /// Waits up to `timeout` for the next event. `Err(Timeout)`: nothing arrived in time;
@@ -42,16 +42,13 @@ impl PullSubscription {
         &self,
         timeout: Duration,
     ) -> std::result::Result<SubscriptionEvent, RecvTimeoutError> {
-        self.queue.pop(Some(Instant::now() + timeout))
+        self.queue.next_timeout(timeout)
     }
 
     /// The next event if one is waiting. `Err(Empty)`: none yet; `Err(Disconnected)`: the terminal
     /// event has already been taken.
     pub fn try_next(&self) -> std::result::Result<SubscriptionEvent, TryRecvError> {
-        self.queue.pop(Some(Instant::now())).map_err(|err| match err {
-            RecvTimeoutError::Timeout => TryRecvError::Empty,
-            RecvTimeoutError::Disconnected => TryRecvError::Disconnected,
-        })
+        self.queue.try_next()
     }
 
     /// Asks the subscription to stop and returns at once. The terminal `Closed` event follows in the
@@ -64,6 +61,15 @@ impl PullSubscription {
     pub fn stopper(&self) -> Stopper {
         self.subscription.stopper()
     }
+
+    /// Takes the next event, waiting until `deadline` (`None`: as long as it takes); for the C API.
+    #[cfg(feature = "capi")]
+    pub(crate) fn pop(
+        &self,
+        deadline: Option<std::time::Instant>,
+    ) -> std::result::Result<SubscriptionEvent, RecvTimeoutError> {
+        self.queue.pop(deadline)
+    }
 }
 
 impl Iterator for &PullSubscription {
@@ -74,147 +80,43 @@ impl Iterator for &PullSubscription {
     }
 }
 
-/// The pull queue: bounded for ordinary events, with room always kept for the terminal one.
-pub(super) struct Queue {
-    state: Mutex<QueueState>,
-    arrived: Condvar,
-    capacity: usize,
-    /// The subscription's stopper, so a producer waiting for room notices a stop.
-    stopper: Mutex<Option<Stopper>>,
-}
-
-struct QueueState {
-    events: VecDeque<SubscriptionEvent>,
-    /// The terminal event has been taken by the consumer.
-    finished: bool,
-}
-
-impl Queue {
-    pub(super) fn new(capacity: usize) -> Self {
-        Queue {
-            state: Mutex::new(QueueState {
-                events: VecDeque::new(),
-                finished: false,
-            }),
-            arrived: Condvar::new(),
-            capacity,
-            stopper: Mutex::new(None),
-        }
+impl QueuedEvent for SubscriptionEvent {
+    fn is_terminal(&self) -> bool {
+        SubscriptionEvent::is_terminal(self)
     }
 
-    /// Connects the queue to the subscription that fills it.
-    pub(super) fn attach(&self, stopper: Stopper) {
-        *lock(&self.stopper) = Some(stopper);
-    }
-
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
-        lock(&self.state)
-    }
-
-    fn stop_requested(&self) -> bool {
-        lock(&self.stopper).as_ref().is_some_and(Stopper::is_stopped)
-    }
-
-    /// Called on the subscription thread. Waits while the queue is full (back-pressure) unless a stop was
-    /// asked for; after a stop only the terminal event is still queued.
-    pub(super) fn push(&self, event: SubscriptionEvent) {
-        let terminal = event.is_terminal();
-        let mut state = self.lock();
-        while !terminal && state.events.len() >= self.capacity {
-            if self.stop_requested() {
-                return;
-            }
-            // Short waits, so a stop (signalled on the subscription's own condvar) is seen promptly.
-            state = wait_timeout(&self.arrived, state, Duration::from_millis(5));
-        }
-        if !terminal && self.stop_requested() {
-            return;
-        }
-        state.events.push_back(event);
-        drop(state);
-        self.arrived.notify_all();
-    }
-
-    fn pop(&self, deadline: Option<Instant>) -> std::result::Result<SubscriptionEvent, RecvTimeoutError> {
-        let mut state = self.lock();
-        loop {
-            if let Some(event) = state.events.pop_front() {
-                if event.is_terminal() {
-                    state.finished = true;
+    fn queued_bytes(&self) -> usize {
+        // A fixed part for the event itself, and what it holds roughly as large as its JSON form.
+        std::mem::size_of::<Self>()
+            + match self {
+                SubscriptionEvent::Connected { url } => url.len(),
+                SubscriptionEvent::Identifiers { frame, .. } => json_len(frame),
+                SubscriptionEvent::Disconnected { error, .. } | SubscriptionEvent::Failed { error } => {
+                    error.to_string().len()
                 }
-                drop(state);
-                // A producer may be waiting for room.
-                self.arrived.notify_all();
-                return Ok(event);
+                SubscriptionEvent::Closed => 0,
             }
-            if state.finished {
-                return Err(RecvTimeoutError::Disconnected);
-            }
-            state = match deadline {
-                None => wait(&self.arrived, state),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(RecvTimeoutError::Timeout);
-                    }
-                    wait_timeout(&self.arrived, state, deadline - now)
-                }
-            };
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::thread;
-
     use super::*;
+    use crate::models::{StreamedIdentifier, StreamedIdentifiers};
 
     #[test]
-    fn the_queue_keeps_order_and_ends_after_the_terminal_event() {
-        let queue = Queue::new(2);
-        queue.push(SubscriptionEvent::Connected { url: "ws://x".into() });
-        queue.push(SubscriptionEvent::Closed);
-        assert!(matches!(
-            queue.pop(Some(Instant::now())),
-            Ok(SubscriptionEvent::Connected { .. })
-        ));
-        assert!(matches!(
-            queue.pop(Some(Instant::now())),
-            Ok(SubscriptionEvent::Closed)
-        ));
-        assert!(matches!(
-            queue.pop(Some(Instant::now())),
-            Err(RecvTimeoutError::Disconnected)
-        ));
-    }
-
-    #[test]
-    fn a_full_queue_applies_back_pressure_and_loses_nothing() {
-        let queue = Arc::new(Queue::new(1));
-        let producer = {
-            let queue = Arc::clone(&queue);
-            thread::spawn(move || {
-                for n in 0..5 {
-                    queue.push(SubscriptionEvent::Connected {
-                        url: format!("ws://{n}"),
-                    });
-                }
-                queue.push(SubscriptionEvent::Closed);
-            })
+    fn a_frame_weighs_about_its_json_form() {
+        let frame = |count: usize| SubscriptionEvent::Identifiers {
+            frame: StreamedIdentifiers::new(
+                (0..count)
+                    .map(|n| StreamedIdentifier::message(format!("{n:036}")))
+                    .collect(),
+            ),
+            full: true,
         };
-        let mut urls = Vec::new();
-        loop {
-            match queue.pop(Some(Instant::now() + Duration::from_secs(10))) {
-                Ok(SubscriptionEvent::Connected { url }) => urls.push(url),
-                Ok(SubscriptionEvent::Closed) => break,
-                other => panic!("unexpected {other:?}"),
-            }
-            // Room is always kept for the terminal event, so only the others count against capacity.
-            let waiting = queue.lock().events.iter().filter(|e| !e.is_terminal()).count();
-            assert!(waiting <= 1);
-        }
-        producer.join().unwrap();
-        assert_eq!(urls, ["ws://0", "ws://1", "ws://2", "ws://3", "ws://4"]);
+        let (small, large) = (frame(1).queued_bytes(), frame(1_000).queued_bytes());
+        assert!(small < 400, "{small}");
+        assert!((1_000 * 36..1_000 * 200).contains(&large), "{large}");
+        assert!(SubscriptionEvent::Closed.queued_bytes() < 200);
     }
 }

@@ -20,10 +20,15 @@ pub(super) struct Shared {
     /// Also read without the lock, by the hot paths that only need to know.
     stop_requested: AtomicBool,
     state: Mutex<State>,
-    /// Wakes the backoff sleep and the pull queue's back-pressure wait.
+    /// Wakes the backoff sleep.
     wake: Condvar,
     thread_id: Mutex<Option<ThreadId>>,
+    /// Run by every stop, after the flag is set: they wake what waits elsewhere (a pull queue's
+    /// producer waiting for room), without polling.
+    stop_hooks: Mutex<Vec<StopHook>>,
 }
+
+type StopHook = Box<dyn Fn() + Send + Sync>;
 
 struct State {
     stopped: bool,
@@ -41,6 +46,7 @@ impl Shared {
             }),
             wake: Condvar::new(),
             thread_id: Mutex::new(None),
+            stop_hooks: Mutex::new(Vec::new()),
         })
     }
 
@@ -61,6 +67,9 @@ impl Shared {
         }
         drop(state);
         self.wake.notify_all();
+        for hook in lock(&self.stop_hooks).iter() {
+            hook();
+        }
     }
 
     /// Keeps a handle on a new connection's socket; `false` when a stop came first.
@@ -114,6 +123,13 @@ impl std::fmt::Debug for Stopper {
 }
 
 impl Stopper {
+    /// The stopper of a subscription about to be started with [`Subscription::start`].
+    pub(crate) fn new() -> Self {
+        Stopper {
+            shared: Shared::new(),
+        }
+    }
+
     /// Asks the subscription to stop and returns at once; the thread then delivers `Closed` and ends. For
     /// an identifier stream, a read blocked on another thread returns at once, and the stream has ended.
     pub fn stop(&self) {
@@ -121,21 +137,64 @@ impl Stopper {
     }
 
     /// Whether a stop has been asked for.
-    pub(super) fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         self.shared.is_stopped()
+    }
+
+    /// Runs `hook` on every stop from now on (on the stopping thread, right after the stop flag is set),
+    /// so that whatever waits elsewhere for the subscription wakes without polling. Hooks must be quick
+    /// and must not stop the subscription themselves.
+    pub(crate) fn on_stop(&self, hook: impl Fn() + Send + Sync + 'static) {
+        lock(&self.shared.stop_hooks).push(Box::new(hook));
+        // A stop that came before the hook was in place still reaches it.
+        if self.is_stopped() {
+            for hook in lock(&self.shared.stop_hooks).iter() {
+                hook();
+            }
+        }
     }
 }
 
-/// What the subscription thread delivers events into.
-type Sink = Box<dyn FnMut(SubscriptionEvent) + Send>;
+/// What a subscription thread hands its events to, and the work it may do on that thread between two
+/// reads of the socket (a mirror's fetches). Every call runs inside `catch_unwind`: a panic ends the
+/// subscription with a `Failed` event ([`Error::HandlerPanicked`]).
+pub(crate) trait Sink: Send + 'static {
+    /// Takes the next event. The thread reads no further until this returns (back-pressure).
+    fn deliver(&mut self, event: SubscriptionEvent);
+
+    /// When the sink next has work to do: the thread then stops waiting for a frame and calls
+    /// [`Sink::work`]. `None` (the default): no work, only events.
+    fn work_due(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Does the work that is due, one step at a time: frames that arrived meanwhile are read (and
+    /// delivered) before the next step.
+    fn work(&mut self) {}
+}
+
+/// A handler closure as a [`Sink`].
+pub(crate) struct Handler<F>(pub(crate) F);
+
+impl<F: FnMut(SubscriptionEvent) + Send + 'static> Sink for Handler<F> {
+    fn deliver(&mut self, event: SubscriptionEvent) {
+        (self.0)(event);
+    }
+}
 
 impl Subscription {
-    /// Starts the subscription thread, which delivers every event into `sink`.
-    pub(super) fn start(client: Client, sink: Sink) -> Result<Self> {
-        let shared = Shared::new();
+    /// Starts a subscription thread named `thread_name` whose events go to `sink`, stopped by `stopper`
+    /// (a new one from [`Stopper::new`], on which stop hooks may already be registered).
+    pub(crate) fn start(
+        client: Client,
+        thread_name: &str,
+        stopper: Stopper,
+        sink: impl Sink,
+    ) -> Result<Self> {
+        let shared = stopper.shared;
         let thread_shared = Arc::clone(&shared);
         let thread = thread::Builder::new()
-            .name("pieces-identifiers".to_owned())
+            .name(thread_name.to_owned())
             .spawn(move || run(client, thread_shared, sink))
             .map_err(|err| Error::internal("start the subscription thread", err))?;
         Ok(Subscription {
@@ -180,16 +239,18 @@ impl Drop for Subscription {
     }
 }
 
+/// Runs a sink's code, turning a panic into [`Error::HandlerPanicked`].
+fn guarded(call: impl FnOnce()) -> Result<()> {
+    catch_unwind(AssertUnwindSafe(call)).map_err(|panic| Error::HandlerPanicked {
+        message: panic_message(panic.as_ref()),
+    })
+}
+
 /// The subscription thread: connect, read, reconnect, until stopped or out of attempts.
-fn run(client: Client, shared: Arc<Shared>, mut sink: Sink) {
+fn run(client: Client, shared: Arc<Shared>, mut sink: impl Sink) {
     // Recorded before the first event, so a handler that drops or stops its subscription is recognised.
     *lock(&shared.thread_id) = Some(thread::current().id());
     let config = client.config().stream.clone();
-    let mut deliver = |event: SubscriptionEvent| -> Result<()> {
-        catch_unwind(AssertUnwindSafe(|| sink(event))).map_err(|panic| Error::HandlerPanicked {
-            message: panic_message(panic.as_ref()),
-        })
-    };
     let mut backoff = Backoff::new(&config);
     // The base URL that last failed: a client that discovers PiecesOS scans again before the next attempt,
     // since a restarted PiecesOS may listen on another port.
@@ -209,25 +270,34 @@ fn run(client: Client, shared: Arc<Shared>, mut sink: Sink) {
         let lost = match opened {
             Ok(mut connection) => {
                 let opened_at = Instant::now();
-                if let Err(error) = deliver(SubscriptionEvent::Connected {
-                    url: connection.url.clone(),
-                }) {
+                let url = connection.url.clone();
+                if let Err(error) = guarded(|| sink.deliver(SubscriptionEvent::Connected { url })) {
                     break SubscriptionEvent::Failed { error };
                 }
                 let mut full = true;
                 let lost = loop {
-                    let error = match connection.read(None) {
+                    let error = match connection.read(sink.work_due()) {
                         Ok(Read::Frame(frame)) => {
                             if shared.is_stopped() {
                                 break None;
                             }
-                            if let Err(error) = deliver(SubscriptionEvent::Identifiers { frame, full }) {
+                            let event = SubscriptionEvent::Identifiers { frame, full };
+                            if let Err(error) = guarded(|| sink.deliver(event)) {
                                 break 'subscription SubscriptionEvent::Failed { error };
                             }
                             full = false;
                             continue;
                         }
-                        Ok(Read::Nothing) => continue,
+                        // The sink's work is due, and every frame that had arrived has been delivered.
+                        Ok(Read::Nothing) => {
+                            if shared.is_stopped() {
+                                break None;
+                            }
+                            if let Err(error) = guarded(|| sink.work()) {
+                                break 'subscription SubscriptionEvent::Failed { error };
+                            }
+                            continue;
+                        }
                         Ok(Read::Closed) => connection.error("the server closed the stream".to_owned()),
                         Err(error) => error,
                     };
@@ -271,7 +341,7 @@ fn run(client: Client, shared: Arc<Shared>, mut sink: Sink) {
             break SubscriptionEvent::Closed;
         };
         let retry_in = backoff.next_delay();
-        if let Err(error) = deliver(SubscriptionEvent::Disconnected { error, retry_in }) {
+        if let Err(error) = guarded(|| sink.deliver(SubscriptionEvent::Disconnected { error, retry_in })) {
             break SubscriptionEvent::Failed { error };
         }
         if shared.sleep(retry_in) {
@@ -280,5 +350,5 @@ fn run(client: Client, shared: Arc<Shared>, mut sink: Sink) {
     };
     shared.unregister();
     // The terminal event is delivered even to a handler that panicked before; a second panic is dropped.
-    let _ = deliver(terminal);
+    let _ = guarded(|| sink.deliver(terminal));
 }

@@ -149,6 +149,48 @@ static inline bool event_is(const char *event, const char *type) {
     return strncmp(event, prefix, strlen(prefix)) == 0;
 }
 
+/* Pull mode, for subscriptions and mirrors alike: `next` is a program's wrapper of
+ * pieces_subscription_next or pieces_mirror_next on `handle`, and `count` tallies each event taken. Takes
+ * events until one of `type` (containing `needle` when not NULL) arrives, within `wait_ms` and at most
+ * `max_events` events; false when none did, or when `next` failed (reported on stderr). */
+typedef pieces_status (*next_event_fn)(void *handle, int32_t timeout_ms, char **out_json);
+typedef void (*count_event_fn)(void *seen, const char *event);
+
+static inline bool pull_until_event(next_event_fn next, void *handle, count_event_fn count, void *seen,
+                                    const char *type, const char *needle, int wait_ms, int max_events) {
+    double deadline = now_ms() + wait_ms;
+    for (int i = 0; i < max_events; i++) {
+        int left = (int)(deadline - now_ms());
+        if (left <= 0) break;
+        char *event = NULL;
+        pieces_status status = next(handle, left, &event);
+        if (status == PIECES_STATUS_NO_EVENT) continue;
+        if (status != PIECES_STATUS_OK) {
+            fprintf(stderr, "pulling an event: %u %s\n", (unsigned)status, pieces_last_error_json());
+            return false;
+        }
+        count(seen, event);
+        bool found = event_is(event, type) && (needle == NULL || strstr(event, needle) != NULL);
+        pieces_string_free(event);
+        if (found) return true;
+    }
+    return false;
+}
+
+/* `text` with its first `from` replaced by `to`, in memory the caller frees with free(); NULL when `from`
+ * does not occur (or memory ran out). */
+static inline char *replace_once(const char *text, const char *from, const char *to) {
+    const char *at = strstr(text, from);
+    if (at == NULL) return NULL;
+    size_t before = (size_t)(at - text), from_len = strlen(from), to_len = strlen(to);
+    char *out = malloc(strlen(text) - from_len + to_len + 1);
+    if (out == NULL) return NULL;
+    memcpy(out, text, before);
+    memcpy(out + before, to, to_len);
+    strcpy(out + before + to_len, at + from_len);
+    return out;
+}
+
 /* A seed for pieces_messages_create with `text` as its content. */
 static inline void make_seed(char *out, size_t size, const char *conversation, const char *text) {
     snprintf(out, size,

@@ -42,25 +42,17 @@ static void count(struct seen *seen, const char *event) {
     }
 }
 
+static pieces_status next_event(void *handle, int32_t timeout_ms, char **out_json) {
+    return pieces_subscription_next(handle, timeout_ms, out_json);
+}
+
+static void count_event(void *seen, const char *event) {
+    count(seen, event);
+}
+
 /* Takes events until one of `type` (containing `needle` when not NULL) arrives, at most WAIT_MS. */
 static bool pull_until(pieces_subscription *sub, struct seen *seen, const char *type, const char *needle) {
-    double deadline = now_ms() + WAIT_MS;
-    for (int i = 0; i < MAX_EVENTS; i++) {
-        int left = (int)(deadline - now_ms());
-        if (left <= 0) break;
-        char *event = NULL;
-        pieces_status status = pieces_subscription_next(sub, left, &event);
-        if (status == PIECES_STATUS_NO_EVENT) continue;
-        if (status != PIECES_STATUS_OK) {
-            fprintf(stderr, "pieces_subscription_next: %u %s\n", (unsigned)status, pieces_last_error_json());
-            return false;
-        }
-        count(seen, event);
-        bool found = event_is(event, type) && (needle == NULL || strstr(event, needle) != NULL);
-        pieces_string_free(event);
-        if (found) return true;
-    }
-    return false;
+    return pull_until_event(next_event, sub, count_event, seen, type, needle, WAIT_MS, MAX_EVENTS);
 }
 
 static pieces_client *new_client(const char *base_url, const char *max_attempts) {

@@ -96,3 +96,32 @@ pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// How many threads this process has (Linux).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").expect("Linux /proc").count()
+}
+
+/// The thread count once it holds still with no WebSocket open on `server` (the stand-in's connection
+/// threads end a moment after their sockets close), waiting at most 10 s.
+pub fn settled_thread_count(server: &pieces_os_client::server::Server) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = thread_count();
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = thread_count();
+        if (now == last && server.websocket_count() == 0) || Instant::now() > deadline {
+            return now;
+        }
+        last = now;
+    }
+}
+
+/// Waits (at most 10 s) for the thread count to fall back to `baseline`, and returns it.
+pub fn thread_count_back_to(baseline: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while thread_count() > baseline && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    thread_count()
+}

@@ -1,7 +1,8 @@
 // The C++ wrapper (include/pieces_os_client.hpp) against a stand-in PiecesOS: the header included twice
 // here and once more in second_unit.cpp (linked into the same program), RAII handles, std::string in and
 // out, pieces::Error with the status and the last-error JSON, callback subscriptions whose exceptions never
-// reach the library, and pull subscriptions iterated with a range-for loop.
+// reach the library, pull subscriptions iterated with a range-for loop, one message by id (get and
+// update), and mirrors in both modes with their reads.
 //
 // Usage: raii URL REFUSED_URL FAILING_URL
 #include <pieces_os_client.hpp>
@@ -15,8 +16,10 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -251,6 +254,198 @@ static void pull_subscription_is_a_range(const pieces::Client &client) {
     // moved goes out of scope with the terminal event never taken: freed all the same.
 }
 
+// The message with `text` as a seed, with a key no model knows and a number written as no encoder would.
+static std::string seed_with_unknown_key(const char *text) {
+    return std::string("{\"role\": \"USER\", \"conversation\": {\"id\": \"cpp-mirror\"}, \"futureKey\": 1.50e0, "
+                       "\"fragment\": {\"string\": {\"raw\": \"") +
+           text + "\"}}}";
+}
+
+// `json` with the first occurrence of `from` replaced by `to`.
+static std::string replaced(std::string json, const std::string &from, const std::string &to) {
+    const std::size_t at = json.find(from);
+    if (at != std::string::npos) json.replace(at, from.size(), to);
+    return json;
+}
+
+static void one_message_is_fetched_and_updated_by_id(const pieces::Client &client) {
+    const std::string created = client.create(seed_with_unknown_key("before the update"));
+    const std::string id = top_level_id(created);
+    CHECK(!id.empty());
+    const std::string fetched = client.get_message(id);
+    CHECK(fetched == created);  // the server's text, as it stored it
+    CHECK(contains(fetched, "\"futureKey\":1.50e0"));
+    CHECK(top_level_id(client.get_message(id, pieces::Transferables::Exclude)) == id);
+
+    const std::string stored =
+        client.update_message(replaced(fetched, "before the update", "after the update"));
+    CHECK(contains(stored, "after the update"));
+    CHECK(contains(stored, "\"futureKey\":1.50e0"));  // a key no model types, kept as it was written
+    CHECK(client.get_message(id) == stored);
+
+    client.delete_message(id);
+    try {
+        client.get_message(id);
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_NOT_FOUND);
+        CHECK(contains(error.json(), "\"status\":410"));
+        CHECK(contains(error.json(), "\"id\":\"" + id + "\""));
+    }
+    try {
+        client.update_message(stored);  // no longer stored: PiecesOS refuses it
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_HTTP_STATUS);
+    }
+    try {
+        client.get_message(std::string("a\0b", 3));
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_INVALID_ARGUMENT);
+        CHECK(contains(error.json(), "\"argument\":\"message_id\""));
+    }
+}
+
+// Takes events from `mirror` until one starts with `prefix` and contains `part`; every event taken is
+// appended to `seen`. False when the terminal event or 30 s came first.
+static bool next_until(pieces::PullMirror &mirror, const char *prefix, const std::string &part, std::string &seen) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::optional<std::string> event = mirror.next_for(std::chrono::seconds(1));
+        if (!event) {
+            if (mirror.finished()) return false;
+            continue;
+        }
+        seen += *event;
+        seen += '\n';
+        if (starts_with(*event, prefix) && contains(*event, part)) return true;
+    }
+    return false;
+}
+
+static void pull_mirror_follows_every_change_and_reads_without_requests(const pieces::Client &client) {
+    pieces::PullMirror mirror = client.mirror_pull("{\"announce_initial\": false}");
+    CHECK(static_cast<bool>(mirror) && mirror.get() != nullptr);  // get() alone is the C handle
+    std::string seen;
+    // The messages already there are only counted.
+    CHECK(next_until(mirror, "{\"type\":\"synced\"", "", seen));
+    CHECK(!contains(seen, "\"type\":\"added\""));
+    const std::string all = mirror.list();
+    CHECK(starts_with(all, "[{") && all.back() == ']');
+    CHECK(mirror.list("no-such-conversation") == "[]");
+    CHECK(!mirror.get("no-such-id").has_value());
+
+    const std::string created = client.create(seed_with_unknown_key("mirrored from C++"));
+    const std::string id = top_level_id(created);
+    CHECK(next_until(mirror, "{\"type\":\"added\"", id, seen));
+    CHECK(contains(seen, "{\"type\":\"added\",\"message\":" + created + "}"));  // the server's text
+    const std::optional<std::string> held = mirror.get(id);
+    CHECK(held && *held == created);
+    const std::string conversation = mirror.list(std::string_view("cpp-mirror"));
+    CHECK(conversation == "[" + created + "]");
+    CHECK(contains(mirror.list(), id));
+
+    const std::string stored = client.update_message(replaced(created, "mirrored from C++", "changed in C++"));
+    CHECK(next_until(mirror, "{\"type\":\"updated\"", id, seen));
+    CHECK(mirror.get(id) == stored);
+
+    client.delete_message(id);
+    CHECK(next_until(mirror, "{\"type\":\"removed\"", id, seen));
+    CHECK(contains(seen, "{\"type\":\"removed\",\"id\":\"" + id + "\"}"));
+    CHECK(!mirror.get(id).has_value());
+    CHECK(mirror.list("cpp-mirror") == "[]");
+
+    mirror.stop();
+    std::vector<std::string> rest;
+    for (const std::string &event : mirror) rest.push_back(event);  // ends after the terminal event
+    CHECK(!rest.empty() && rest.back() == "{\"type\":\"closed\"}");
+    CHECK(mirror.finished());
+    CHECK(!mirror.get("no-such-id").has_value());  // the copy stays readable until the free
+
+    try {
+        mirror.get(std::string("a\0b", 3));
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_INVALID_ARGUMENT);
+    }
+    pieces::PullMirror moved = std::move(mirror);
+    CHECK(!mirror && moved);  // NOLINT: use after move is the point
+    try {
+        mirror.list();  // NOLINT: an empty mirror is refused, not dereferenced
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_NULL_PARAMETER);
+    }
+    try {
+        client.mirror_pull("{\"announce\": false}");
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_INVALID_JSON);
+        CHECK(contains(error.json(), "announce"));
+    }
+}
+
+static void callback_mirror_delivers_events_and_keeps_exceptions_out(const pieces::Client &client) {
+    Seen seen;
+    int synced = 0;
+    auto token = std::make_shared<int>(0);  // owned by the callback: gone once the library let go of it
+    pieces::Mirror mirror = client.mirror([&seen, &synced, token](std::string_view event) {
+        if (starts_with(std::string(event), "{\"type\":\"synced\"")) ++synced;  // only this thread writes it
+        seen.add(event);
+    });
+    CHECK(static_cast<bool>(mirror));
+    CHECK(token.use_count() == 2);
+    // By default the first sync announces every message already there.
+    CHECK(seen.wait_for([](const Seen &s) { return contains(s.log, "{\"type\":\"synced\""); }));
+    CHECK(contains(seen.log, "{\"type\":\"added\",\"message\":{"));
+    const std::string all = mirror.list();
+    CHECK(starts_with(all, "[{"));
+
+    const std::string created = client.create(seed("mirrored by a callback"));
+    const std::string id = top_level_id(created);
+    CHECK(seen.wait_for([&created](const Seen &s) { return contains(s.log, "{\"type\":\"added\",\"message\":" + created); }));
+    CHECK(mirror.get(id) == created);
+    client.delete_message(id);
+    CHECK(seen.wait_for([&id](const Seen &s) { return contains(s.log, "{\"type\":\"removed\",\"id\":\"" + id); }));
+    CHECK(!mirror.get(id).has_value());
+
+    mirror.close();  // stop, terminal event, thread joined, userdata released
+    CHECK(!mirror);
+    CHECK(seen.closed == 1);
+    CHECK(synced == 1);
+    CHECK(token.use_count() == 1);
+
+    // A callback that throws: the mirror stops itself, the terminal event still arrives, close() rethrows.
+    Seen thrown;
+    pieces::Mirror throwing = client.mirror("{\"announce_initial\": false}", [&thrown](std::string_view event) {
+        thrown.add(event);
+        throw std::runtime_error("thrown by the mirror's callback");
+    });
+    CHECK(thrown.wait_for([](const Seen &s) { return s.closed == 1; }));
+    CHECK(starts_with(thrown.log, "{\"type\":\"synced\""));
+    try {
+        throwing.close();
+        CHECK(false);
+    } catch (const std::runtime_error &error) {
+        CHECK(std::strcmp(error.what(), "thrown by the mirror's callback") == 0);
+    }
+
+    try {
+        client.mirror(std::function<void(std::string_view)>());
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_INVALID_ARGUMENT);
+    }
+    try {
+        client.mirror("{\"stale_after\": 0}", [](std::string_view) {});
+        CHECK(false);
+    } catch (const pieces::Error &error) {
+        CHECK(error.status() == PIECES_STATUS_INVALID_ARGUMENT);
+        CHECK(contains(error.json(), "stale_after"));
+    }
+}
+
 static void default_client_uses_the_environment(const std::string &url) {
     setenv("PIECES_OS_URL", url.c_str(), 1);
     pieces::Client client;
@@ -275,6 +470,9 @@ int main(int argc, char **argv) {
         callback_exception_stays_out_of_the_library(client);
         pull_subscription_is_a_range(client);
         moved_from_client_is_empty(pieces::Client("{\"base_url\": \"" + url + "\"}"));
+        one_message_is_fetched_and_updated_by_id(client);
+        pull_mirror_follows_every_change_and_reads_without_requests(client);
+        callback_mirror_delivers_events_and_keeps_exceptions_out(client);
         default_client_uses_the_environment(url);
     } catch (const pieces::Error &error) {
         std::fprintf(stderr, "unexpected error %u: %s\n", static_cast<unsigned>(error.status()), error.what());

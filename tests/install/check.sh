@@ -181,19 +181,31 @@ extract_readme_snippets() {
     done <README.md
 }
 extract_readme_snippets "$work/readme"
-for snippet in c/app.c c/run.sh cmake/CMakeLists.txt cmake/app.cpp cmake/run.sh cmake/without-cmake.sh; do
+for snippet in c/app.c c/run.sh cmake/CMakeLists.txt cmake/app.cpp cmake/run.sh cmake/without-cmake.sh \
+    fragments/discovery.c; do
     [ -s "$work/readme/$snippet" ] || fail "README.md has no snippet marked <!-- ci: $snippet -->"
+done
+
+step "the README's C fragments compile, each as the body of a function given a client"
+for fragment in "$work"/readme/fragments/*.c; do
+    wrapper="${fragment%.c}.wrapper.c"
+    printf '#include <pieces_os_client.h>\nvoid fragment(pieces_client *client);\nvoid fragment(pieces_client *client) {\n#include "%s"\n}\n' \
+        "$(basename "$fragment")" >"$wrapper"
+    # shellcheck disable=SC2046 # pkg-config prints several flags
+    gcc -std=c11 -Wall -Wextra -Werror -pedantic $(pkg-config --cflags pieces_os_client) -c "$wrapper" \
+        -o "${fragment%.c}.o"
 done
 
 step "the README's C snippet, linked with pkg-config, dynamically and statically"
 (cd "$work/readme/c" && bash -euo pipefail run.sh) | tee "$work/readme-c.out"
 [ "$(grep -c '"iterable"' "$work/readme-c.out")" = 2 ] || fail "the README's C programs did not print two snapshots"
 
-step "the README's C++ program, with its CMake project (find_package) and with pkg-config"
+step "the README's C++ program (snapshot, pull subscription, pull mirror), with its CMake project (find_package) and with pkg-config"
 for script in run.sh without-cmake.sh; do
     (cd "$work/readme/cmake" && bash -euo pipefail "$script") | tee "$work/readme-cmake.out"
     grep -q '"iterable"' "$work/readme-cmake.out" || fail "the README's C++ program ($script) printed no snapshot"
     grep -q '"type":"closed"' "$work/readme-cmake.out" || fail "the README's C++ program ($script) did not end its loop"
+    grep -q '^\[{' "$work/readme-cmake.out" || fail "the README's C++ program ($script) printed no mirror"
 done
 
 step "the C++ wrapper's tests through find_package, shared and static, under ASan and UBSan"
@@ -228,7 +240,9 @@ cp -a "$prefix" "$work/moved"
 rm -rf "$work/readme/cmake/build"
 (cd "$work/readme/cmake" && CMAKE_PREFIX_PATH=$work/moved cmake -S . -B build >/dev/null && cmake --build build >/dev/null)
 grep -F "$work/moved/lib" "$work/readme/cmake/build/CMakeCache.txt" >/dev/null || fail "CMake did not use the moved prefix"
-"$work/readme/cmake/build/app" "$url" | grep -q '"iterable"'
+# Into a file: grep -q would stop reading at the first match, and the program die of SIGPIPE.
+"$work/readme/cmake/build/app" "$url" >"$work/moved.out"
+grep -q '"iterable"' "$work/moved.out" || fail "the program built against the moved prefix printed no snapshot"
 rm -rf "$work/moved"
 
 step "--destdir stages the files, which name the final prefix"

@@ -15,8 +15,9 @@ Where PiecesOS is: --url, else the environment variable PIECES_OS_URL, else the 
 127.0.0.1:39300-39399 that answers its health check (PIECES_OS_PORTS=START-END scans other ports).
 The application id: --app-id, else the environment variable PIECES_OS_APPLICATION_ID.
 
-Output: aligned columns fitted to the width on a terminal (short ids, which delete accepts back);
-tab-separated records, full ids and untruncated text in a pipe; --json for the server's own JSON.
+Output: aligned columns fitted to the width on a terminal (short ids, which get, update and delete
+accept back); tab-separated records, full ids and untruncated text in a pipe; --json for the server's
+own JSON.
 
 Exit codes: 0 done, 1 error, 2 usage (bad arguments or settings), 3 PiecesOS not running
 (discovery found nothing), 4 PiecesOS version incompatible with this client, 130 a second Ctrl-C.";
@@ -113,8 +114,34 @@ pub enum Command {
         #[command(flatten)]
         check: VersionCheck,
     },
+    /// Show one message in full: its facts and its whole text.
+    Get {
+        /// The id of the message (or a unique prefix of at least 4 characters, such as a short id).
+        #[arg(value_name = "ID", value_parser = non_blank)]
+        id: String,
+        /// Ask PiecesOS to leave the message content (the text) out.
+        #[arg(long = "no-transferables")]
+        no_transferables: bool,
+        #[command(flatten)]
+        check: VersionCheck,
+    },
+    /// Replace the text of a message; every other part of it is sent back as it was.
+    Update {
+        /// The id of the message (or a unique prefix of at least 4 characters, such as a short id).
+        #[arg(value_name = "ID", value_parser = non_blank)]
+        id: String,
+        /// The new text; `-` reads it from standard input (one final newline is dropped).
+        #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+        text: String,
+        #[command(flatten)]
+        check: VersionCheck,
+    },
     /// Follow changes live (reconnecting, following PiecesOS to a new port) until Ctrl-C.
     Watch {
+        /// Keep a copy of every message and print the text of each added or changed one (and each
+        /// removal); with --json, print the copy's events.
+        #[arg(long)]
+        content: bool,
         #[command(flatten)]
         check: VersionCheck,
     },
@@ -270,6 +297,15 @@ mod tests {
         assert!(
             matches!(cli.command, Command::Search { ref query, limit: Some(3), .. } if query.join(" ") == "reverse a list")
         );
+        let cli = parse(&["get", "0b3e", "--json", "--no-transferables"]).unwrap();
+        assert!(cli.json);
+        assert!(matches!(cli.command, Command::Get { ref id, no_transferables: true, .. } if id == "0b3e"));
+        let cli = parse(&["update", "0b3e", "--text", "-"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Update { ref id, ref text, .. } if id == "0b3e" && text == "-")
+        );
+        let cli = parse(&["watch", "--content"]).unwrap();
+        assert!(matches!(cli.command, Command::Watch { content: true, .. }));
         let cli = parse(&["-qv", "list", "--conversation", "c", "--no-version-check"]).unwrap();
         assert!(cli.quiet && cli.verbose);
         assert!(matches!(
@@ -294,6 +330,12 @@ mod tests {
             // status reports the version; it has no check to skip.
             &["status", "--no-version-check"],
             &["completions", "tcsh"],
+            &["get"],
+            &["get", " "],
+            &["get", "a", "b"],
+            &["update", "id"],
+            &["update", "", "--text", "x"],
+            &["update", "--text", "x"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
         }

@@ -10,7 +10,10 @@ use pieces_os_client::models::{
     ConversationMessage, FragmentFormat, GroupedTimestamp, SearchInput, SearchedConversationMessage,
     SeededConversationMessage, StreamedIdentifiers,
 };
-use pieces_os_client::{Client, Error, Outdated, SubscriptionEvent, Transferables, UrlSource};
+use pieces_os_client::{
+    Client, Error, MirrorEvent, MirrorOptions, MirroredMessage, Outdated, SubscriptionEvent, Transferables,
+    UrlSource,
+};
 use serde_json::json;
 
 use super::args::{Cli, Command, RoleArg, VersionCheck};
@@ -18,7 +21,7 @@ use super::errors::{
     describe_stream, CommandError, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_NOT_RUNNING, EXIT_OK,
 };
 use super::ids::{Lookup, ShortIds};
-use super::output::{counted, fit, full_time, one_line, short_time, Screen, Table};
+use super::output::{counted, fit, full_time, one_line, safe_text, short_time, Screen, Table};
 use super::progress::Progress;
 use super::selection::{time_key, Filter};
 use super::{generate, interrupt};
@@ -145,7 +148,22 @@ pub fn run(
             transferables(*no_transferables),
             &mut out,
         ),
-        Command::Watch { check } => watch(&cx(&ready(Some(*check))?), &mut out),
+        Command::Get {
+            id,
+            no_transferables,
+            check,
+        } => get(
+            &cx(&ready(Some(*check))?),
+            id,
+            transferables(*no_transferables),
+            &mut out,
+        ),
+        Command::Update { id, text, check } => update(&cx(&ready(Some(*check))?), id, text, &mut out),
+        Command::Watch {
+            content: false,
+            check,
+        } => watch(&cx(&ready(Some(*check))?), &mut out),
+        Command::Watch { content: true, check } => watch_content(&cx(&ready(Some(*check))?), &mut out),
     }
 }
 
@@ -287,13 +305,7 @@ fn list(
     match screen {
         Screen::Pipe => {
             for message in in_order() {
-                table.record(vec![
-                    one_line(&message.id),
-                    one_line(message.conversation_id()),
-                    one_line(message.role.as_str()),
-                    full_time(&message.created),
-                    text_of(message, ""),
-                ]);
+                table.record(record(message));
             }
             table.write(out, screen)?;
         }
@@ -332,6 +344,18 @@ fn list(
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The record of a message for programs (`list` and `get` in a pipe): id, conversation, role, creation
+/// time (RFC 3339, UTC) and the whole text on one line.
+fn record(message: &ConversationMessage) -> Vec<String> {
+    vec![
+        one_line(&message.id),
+        one_line(message.conversation_id()),
+        one_line(message.role.as_str()),
+        full_time(&message.created),
+        text_of(message, ""),
+    ]
 }
 
 /// Writes the server's JSON `body` as it is, or what `select` keeps of it when `filter` asks for a part.
@@ -386,46 +410,63 @@ fn create(
     text: &str,
     out: &mut impl Write,
 ) -> Result<u8, CommandError> {
-    let text = if text == "-" {
-        read_stdin()?
-    } else {
-        text.to_owned()
-    };
+    let text = text_argument(text)?;
     let seed = SeededConversationMessage::new(role.into(), FragmentFormat::text(text))
         .with_conversation(conversation);
-    let failed = || CommandError::during("create");
-    match cx.mode {
-        Mode::Json => {
-            let seed_json = serde_json::to_string(&seed)
-                .map_err(|err| CommandError::Io(format!("cannot write the message as JSON: {err}")))?;
-            let created = cx
-                .client
-                .create_message_json(&seed_json, Transferables::Default)
-                .map_err(failed())?;
-            writeln!(out, "{created}")?;
-        }
-        Mode::Quiet | Mode::Lines(_) => {
-            let created = cx
-                .client
-                .create_message(&seed, Transferables::Default)
-                .map_err(failed())?;
-            if cx.mode == Mode::Quiet {
-                writeln!(out, "{}", created.id)?;
-            } else {
-                writeln!(
-                    out,
-                    "created {} ({}) in conversation {}",
-                    one_line(&created.id),
-                    one_line(created.role.as_str()),
-                    one_line(created.conversation_id())
-                )?;
-            }
-        }
+    send(
+        cx,
+        out,
+        "created",
+        &seed,
+        |seed| cx.client.create_message(seed, Transferables::Default),
+        |seed_json| cx.client.create_message_json(seed_json, Transferables::Default),
+        CommandError::during("create"),
+    )
+}
+
+/// Sends `message` (a seed to create, a whole message to update) and reports the message PiecesOS
+/// answered with: with `--json` the server's text (the message is sent with the JSON form, `json_form`),
+/// with `-q` its id, else `{done} ID (ROLE) in conversation ID`.
+fn send<T: serde::Serialize>(
+    cx: &Context<'_>,
+    out: &mut impl Write,
+    done: &str,
+    message: &T,
+    typed_form: impl FnOnce(&T) -> Result<ConversationMessage, Error>,
+    json_form: impl FnOnce(&str) -> Result<String, Error>,
+    failed: impl FnOnce(Error) -> CommandError,
+) -> Result<u8, CommandError> {
+    if cx.mode == Mode::Json {
+        let message_json = serde_json::to_string(message)
+            .map_err(|err| CommandError::Io(format!("cannot write the message as JSON: {err}")))?;
+        writeln!(out, "{}", json_form(&message_json).map_err(failed)?)?;
+        return Ok(EXIT_OK);
+    }
+    let answer = typed_form(message).map_err(failed)?;
+    if cx.mode == Mode::Quiet {
+        writeln!(out, "{}", answer.id)?;
+    } else {
+        writeln!(
+            out,
+            "{done} {} ({}) in conversation {}",
+            one_line(&answer.id),
+            one_line(answer.role.as_str()),
+            one_line(answer.conversation_id())
+        )?;
     }
     Ok(EXIT_OK)
 }
 
-/// The text of `create -`: standard input, without one final line break.
+/// The TEXT of `create` and `update --text`: as given, or standard input for `-`.
+fn text_argument(text: &str) -> Result<String, CommandError> {
+    if text == "-" {
+        read_stdin()
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// Standard input as text, without one final line break.
 fn read_stdin() -> Result<String, CommandError> {
     let mut bytes = Vec::new();
     io::stdin()
@@ -445,6 +486,77 @@ fn read_stdin() -> Result<String, CommandError> {
         }
     }
     Ok(text)
+}
+
+/// `get`: one message in full (a unique prefix stands for its id). For people: its facts, one per line,
+/// then its whole text (line breaks and tabs kept, other control characters neutralized); in a pipe the
+/// record `list` prints; with `-q` its id; with `--json` the server's JSON exactly.
+fn get(
+    cx: &Context<'_>,
+    given: &str,
+    transferables: Transferables,
+    out: &mut impl Write,
+) -> Result<u8, CommandError> {
+    let mut lookup = Lookup::new(cx.client);
+    if cx.mode == Mode::Json {
+        let (_, body) = lookup.run("get", given, |id| cx.client.get_message_json(id, transferables))?;
+        writeln!(out, "{body}")?;
+        return Ok(EXIT_OK);
+    }
+    let (_, message) = lookup.run("get", given, |id| cx.client.get_message(id, transferables))?;
+    match cx.mode {
+        // `--json` was answered above.
+        Mode::Quiet | Mode::Json => writeln!(out, "{}", message.id)?,
+        Mode::Lines(Screen::Pipe) => writeln!(out, "{}", record(&message).join("\t"))?,
+        Mode::Lines(Screen::Terminal { .. }) => {
+            let mut facts = vec![
+                ("id", one_line(&message.id)),
+                ("conversation", one_line(message.conversation_id())),
+                ("role", one_line(message.role.as_str())),
+                ("created", full_time(&message.created)),
+                ("updated", full_time(&message.updated)),
+            ];
+            if let Some(deleted) = &message.deleted {
+                facts.push(("deleted", full_time(deleted)));
+            }
+            for (name, value) in facts {
+                writeln!(out, "{name:<14}{value}")?;
+            }
+            match message.text() {
+                Some(text) => writeln!(out, "\n{}", safe_text(text).trim_end_matches('\n'))?,
+                None => writeln!(out, "\n(no text)")?,
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `update`: fetches the message (a unique prefix stands for its id), replaces its text, and sends it
+/// back whole, so that every other part of it, keys the models do not type included, stays as it was.
+fn update(cx: &Context<'_>, given: &str, text: &str, out: &mut impl Write) -> Result<u8, CommandError> {
+    let text = text_argument(text)?;
+    // With its content: PiecesOS stores what it is sent, so a message fetched without it would lose it.
+    let (id, mut message) = Lookup::new(cx.client).run("update", given, |id| {
+        cx.client.get_message(id, Transferables::Default)
+    })?;
+    message
+        .fragment
+        .get_or_insert_with(Default::default)
+        .string
+        .get_or_insert_with(Default::default)
+        .raw = Some(text);
+    send(
+        cx,
+        out,
+        "updated",
+        &message,
+        |message| cx.client.update_message(message, Transferables::Default),
+        |message_json| {
+            cx.client
+                .update_message_json(message_json, Transferables::Default)
+        },
+        CommandError::during(format!("update {id}")),
+    )
 }
 
 /// `delete`: each id in turn (a unique prefix stands for its id). A failed id is reported and the
@@ -559,51 +671,113 @@ fn search(
 /// each new or changed message; with `--json` one object per line (`connected`, `identifiers`,
 /// `disconnected`, then `closed`).
 fn watch(cx: &Context<'_>, out: &mut impl Write) -> Result<u8, CommandError> {
-    interrupt::catch();
     let subscription = cx
         .client
         .subscribe_identifiers_pull()
         .map_err(CommandError::during("watch"))?;
     // The ids of the last full frame and the changes since, to tell new messages from changed ones.
     let mut known: Option<BTreeSet<String>> = None;
+    follow(
+        |timeout| subscription.next_timeout(timeout),
+        || subscription.stop(),
+        |event| {
+            match cx.mode {
+                Mode::Json => writeln!(out, "{}", event.to_json()?)?,
+                mode => write_lines(out, mode, &event_lines(&event, &mut known))?,
+            }
+            out.flush()?;
+            match event {
+                SubscriptionEvent::Closed => Ok(Some(EXIT_OK)),
+                SubscriptionEvent::Failed { error } => Err(CommandError::during("watch")(error)),
+                _ => Ok(None),
+            }
+        },
+    )
+}
+
+/// `watch --content`: a mirror's events until Ctrl-C, laid out as `watch` lays out the stream's, with
+/// the text of each added or changed message; with `--json` the mirror's events (`synced`, `added`,
+/// `updated`, `removed`, `stale`, `disconnected`, then `closed`). The messages already there are counted,
+/// not listed.
+fn watch_content(cx: &Context<'_>, out: &mut impl Write) -> Result<u8, CommandError> {
+    let mirror = cx
+        .client
+        .mirror_pull(MirrorOptions::default().with_announce_initial(false))
+        .map_err(CommandError::during("watch"))?;
+    // Short ids on a terminal, long enough to tell apart the messages the mirror holds.
+    let mut short = cx.mode.ids([]);
+    follow(
+        |timeout| mirror.next_timeout(timeout),
+        || mirror.stop(),
+        |event| {
+            match cx.mode {
+                Mode::Json => writeln!(out, "{}", event.to_json())?,
+                mode => {
+                    let new_ids = matches!(event, MirrorEvent::Synced { .. } | MirrorEvent::Added(_));
+                    if new_ids && mode.to_terminal() {
+                        short = mode.ids(mirror.messages().iter().map(|message| message.id()));
+                    }
+                    write_lines(out, mode, &mirror_lines(&event, &short))?;
+                }
+            }
+            out.flush()?;
+            match event {
+                MirrorEvent::Closed => Ok(Some(EXIT_OK)),
+                MirrorEvent::Failed { error } => Err(CommandError::during("watch")(error)),
+                _ => Ok(None),
+            }
+        },
+    )
+}
+
+/// The loop of `watch`: takes each event with `next` (waiting a little at a time, so that Ctrl-C is
+/// noticed; the first one asks the source to `stop`, which then ends with its terminal event) and hands
+/// it to `show`, which prints it and returns the exit status once the terminal event has come.
+fn follow<E>(
+    next: impl Fn(Duration) -> Result<E, RecvTimeoutError>,
+    stop: impl Fn(),
+    mut show: impl FnMut(E) -> Result<Option<u8>, CommandError>,
+) -> Result<u8, CommandError> {
+    interrupt::catch();
     let mut stopping = false;
     loop {
         if !stopping && interrupt::interrupted() {
             stopping = true;
-            subscription.stop();
+            stop();
         }
-        let event = match subscription.next_timeout(WATCH_POLL) {
+        let event = match next(WATCH_POLL) {
             Ok(event) => event,
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return Ok(EXIT_OK),
         };
-        match cx.mode {
-            Mode::Json => writeln!(out, "{}", event.to_json()?)?,
-            mode => {
-                let time = clock();
-                for line in event_lines(&event, &mut known) {
-                    match (mode, &line) {
-                        (Mode::Quiet, WatchLine::Change { mark: '+' | '~', id }) => writeln!(out, "{id}")?,
-                        (Mode::Quiet, _) => {}
-                        (Mode::Lines(Screen::Terminal { width }), line) => {
-                            let (head, body, tail) = line.parts();
-                            writeln!(out, "{}", fit(&format!("{time} {head}"), &body, &tail, width))?;
-                        }
-                        (_, line) => {
-                            let (head, body, tail) = line.parts();
-                            writeln!(out, "{time}\t{head}{body}{tail}")?;
-                        }
-                    }
-                }
-            }
-        }
-        out.flush()?;
-        match event {
-            SubscriptionEvent::Closed => return Ok(EXIT_OK),
-            SubscriptionEvent::Failed { error } => return Err(CommandError::during("watch")(error)),
-            _ => {}
+        if let Some(code) = show(event)? {
+            return Ok(code);
         }
     }
+}
+
+/// Writes the lines of one event for `mode` (not `--json`), each stamped with the current time: fitted
+/// to a terminal's width, whole and tab-separated in a pipe, or only the ids of new and changed
+/// messages with `-q`.
+fn write_lines(out: &mut impl Write, mode: Mode, lines: &[WatchLine]) -> io::Result<()> {
+    let time = clock();
+    for line in lines {
+        match (mode, line) {
+            (
+                Mode::Quiet,
+                WatchLine::Change {
+                    mark: '+' | '~', id, ..
+                },
+            ) => writeln!(out, "{id}")?,
+            (Mode::Quiet | Mode::Json, _) => {}
+            (Mode::Lines(Screen::Terminal { width }), line) => {
+                let (head, body, tail) = line.parts();
+                writeln!(out, "{}", fit(&format!("{time} {head}"), &body, &tail, width))?;
+            }
+            (Mode::Lines(Screen::Pipe), line) => writeln!(out, "{time}\t{}", line.record())?,
+        }
+    }
+    Ok(())
 }
 
 /// The current UTC time of day, `HH:MM:SS`.
@@ -616,8 +790,13 @@ fn clock() -> String {
 enum WatchLine {
     /// A plain statement (`connected to …`, `12 messages`, `stopped`).
     Note(String),
-    /// A message that was added (`+`), changed (`~`) or deleted (`-`).
-    Change { mark: char, id: String },
+    /// A message that was added (`+`), changed (`~`) or deleted (`-`), with its text when `watch
+    /// --content` has it.
+    Change {
+        mark: char,
+        id: String,
+        text: Option<String>,
+    },
     /// A problem: the head and the tail stay readable, the error between them is cut to fit.
     Trouble {
         head: &'static str,
@@ -631,9 +810,51 @@ impl WatchLine {
     fn parts(&self) -> (String, String, String) {
         match self {
             WatchLine::Note(text) => (String::new(), text.clone(), String::new()),
-            WatchLine::Change { mark, id } => (format!("{mark} "), one_line(id), String::new()),
+            WatchLine::Change { mark, id, text: None } => (format!("{mark} "), one_line(id), String::new()),
+            WatchLine::Change {
+                mark,
+                id,
+                text: Some(text),
+            } => (
+                format!("{mark} {}  ", one_line(id)),
+                one_line(text),
+                String::new(),
+            ),
             WatchLine::Trouble { head, error, tail } => ((*head).to_owned(), error.clone(), tail.clone()),
         }
+    }
+
+    /// The whole line for programs: a change's text is a field of its own, after a tab.
+    fn record(&self) -> String {
+        match self {
+            WatchLine::Change {
+                mark,
+                id,
+                text: Some(text),
+            } => format!("{mark} {}\t{}", one_line(id), one_line(text)),
+            line => {
+                let (head, body, tail) = line.parts();
+                format!("{head}{body}{tail}")
+            }
+        }
+    }
+}
+
+/// The line of a lost connection: the error is cut on a narrow terminal, the retry time is not.
+fn disconnected_line(error: &Error, retry_in: Duration) -> WatchLine {
+    WatchLine::Trouble {
+        head: "disconnected: ",
+        error: one_line(&describe_stream(error)),
+        tail: format!("; retrying in {:.1} s", retry_in.as_secs_f64()),
+    }
+}
+
+/// The line of a source that gave up.
+fn gave_up_line(error: &Error) -> WatchLine {
+    WatchLine::Trouble {
+        head: "gave up: ",
+        error: one_line(&describe_stream(error)),
+        tail: String::new(),
     }
 }
 
@@ -642,6 +863,7 @@ fn event_lines(event: &SubscriptionEvent, known: &mut Option<BTreeSet<String>>) 
     let change = |mark: char, id: &str| WatchLine::Change {
         mark,
         id: id.to_owned(),
+        text: None,
     };
     match event {
         SubscriptionEvent::Connected { url } => {
@@ -675,19 +897,37 @@ fn event_lines(event: &SubscriptionEvent, known: &mut Option<BTreeSet<String>>) 
             }
             lines
         }
-        SubscriptionEvent::Disconnected { error, retry_in } => vec![WatchLine::Trouble {
-            head: "disconnected: ",
-            error: one_line(&describe_stream(error)),
-            tail: format!("; retrying in {:.1} s", retry_in.as_secs_f64()),
-        }],
+        SubscriptionEvent::Disconnected { error, retry_in } => vec![disconnected_line(error, *retry_in)],
         SubscriptionEvent::Closed => vec![WatchLine::Note("stopped".to_owned())],
-        SubscriptionEvent::Failed { error } => vec![WatchLine::Trouble {
-            head: "gave up: ",
-            error: one_line(&describe_stream(error)),
-            tail: String::new(),
-        }],
+        SubscriptionEvent::Failed { error } => vec![gave_up_line(error)],
         _ => Vec::new(),
     }
+}
+
+/// The lines of a mirror's event, with ids as `short` gives them: the text of each added or changed
+/// message, the id of each removed one.
+fn mirror_lines(event: &MirrorEvent, short: &ShortIds) -> Vec<WatchLine> {
+    let change = |mark: char, message: &MirroredMessage, text: Option<String>| WatchLine::Change {
+        mark,
+        id: short.of(message.id()).to_owned(),
+        text,
+    };
+    let line = match event {
+        MirrorEvent::Synced { count } => WatchLine::Note(counted(*count, "message", "messages")),
+        MirrorEvent::Added(message) => change('+', message, message.text()),
+        MirrorEvent::Updated { after, .. } => change('~', after, after.text()),
+        MirrorEvent::Removed(message) => change('-', message, None),
+        MirrorEvent::Stale { error } => WatchLine::Trouble {
+            head: "stale: ",
+            error: one_line(&describe_stream(error)),
+            tail: "; retrying".to_owned(),
+        },
+        MirrorEvent::Disconnected { error, retry_in } => disconnected_line(error, *retry_in),
+        MirrorEvent::Closed => WatchLine::Note("stopped".to_owned()),
+        MirrorEvent::Failed { error } => gave_up_line(error),
+        _ => return Vec::new(),
+    };
+    vec![line]
 }
 
 /// The ids of the messages a full frame lists.
@@ -738,6 +978,40 @@ mod tests {
             texts(event_lines(&full(&["a", "d"]), &mut known)),
             ["2 messages", "+ d", "- c"]
         );
+    }
+
+    #[test]
+    fn a_change_with_its_text_is_a_cut_body_on_a_terminal_a_field_in_a_pipe_and_an_id_when_quiet() {
+        let lines = [
+            WatchLine::Change {
+                mark: '+',
+                id: "0b3e6c1e".into(),
+                text: Some("hello\n\tthere, a text longer than the line".into()),
+            },
+            WatchLine::Change {
+                mark: '-',
+                id: "5d1f0a77".into(),
+                text: None,
+            },
+        ];
+        let written = |mode: Mode| {
+            let mut out = Vec::new();
+            write_lines(&mut out, mode, &lines).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let terminal = written(Mode::Lines(Screen::Terminal { width: 40 }));
+        let shown: Vec<&str> = terminal.lines().map(|line| &line[9..]).collect();
+        assert_eq!(shown, ["+ 0b3e6c1e  hello there, a tex…", "- 5d1f0a77"]);
+        let piped = written(Mode::Lines(Screen::Pipe));
+        let records: Vec<&str> = piped.lines().map(|line| &line[9..]).collect();
+        assert_eq!(
+            records,
+            [
+                "+ 0b3e6c1e\thello there, a text longer than the line",
+                "- 5d1f0a77"
+            ]
+        );
+        assert_eq!(written(Mode::Quiet), "0b3e6c1e\n");
     }
 
     #[test]

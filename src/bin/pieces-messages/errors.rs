@@ -150,6 +150,14 @@ pub fn describe(error: &Error) -> String {
                 format!("HTTP {status}: {body}")
             }
         }
+        Error::NotFound { body, .. } => {
+            let body = one_line(body);
+            if body.is_empty() {
+                "no such message (HTTP 410)".to_owned()
+            } else {
+                format!("no such message (HTTP 410: {body})")
+            }
+        }
         Error::Decode {
             message,
             line,
@@ -232,6 +240,18 @@ mod tests {
         assert_eq!(json["kind"], "http_status");
         assert_eq!(json["status"], 500);
         assert_eq!(json["endpoint"], "messages_delete_specific_message");
+
+        let gone = CommandError::during("get 0b3e6c1e")(Error::NotFound {
+            endpoint: "message_specific_message_snapshot",
+            id: "0b3e6c1e".into(),
+            body: "no conversation message with id \"0b3e6c1e\"".into(),
+        });
+        assert_eq!(
+            gone.human().unwrap(),
+            "get 0b3e6c1e failed: no such message (HTTP 410: no conversation message with id \"0b3e6c1e\")"
+        );
+        assert_eq!(gone.code(), EXIT_ERROR);
+        assert_eq!(gone.json().unwrap()["kind"], "not_found");
 
         let empty = CommandError::during("list")(Error::HttpStatus {
             endpoint: "messages_snapshot",

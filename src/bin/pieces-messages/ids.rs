@@ -117,8 +117,9 @@ impl<'a> Lookup<'a> {
     }
 
     /// Runs `operation` (named `verb` in errors, as in `delete 0b3e6c1e failed: …`) with `given`. When
-    /// PiecesOS refuses that with an HTTP status and `given` is a unique prefix of one of its ids (see
-    /// [`resolve`]), runs it again with that id. Returns the id used and what the operation returned.
+    /// PiecesOS refuses that with an HTTP status (the 410 of `get` included) and `given` is a unique
+    /// prefix of one of its ids (see [`resolve`]), runs it again with that id. Returns the id used and
+    /// what the operation returned.
     pub fn run<T>(
         &mut self,
         verb: &str,
@@ -128,7 +129,7 @@ impl<'a> Lookup<'a> {
         let failed = || CommandError::during(format!("{verb} {given}"));
         let error = match operation(given) {
             Ok(answer) => return Ok((given.to_owned(), answer)),
-            Err(error @ Error::HttpStatus { .. }) => error,
+            Err(error @ (Error::HttpStatus { .. } | Error::NotFound { .. })) => error,
             Err(other) => return Err(failed()(other)),
         };
         let known = match &self.known {

@@ -151,6 +151,23 @@ pub fn one_line(text: &str) -> String {
     line
 }
 
+/// `text` made safe to print whole on a terminal: line breaks (`\n`, and `\r\n` as one) and tabs stay,
+/// every other control character (escape sequences' ESC, a lone `\r` that would return to the start of
+/// the line, BEL, C1 controls) becomes a space, so a message cannot move the cursor or change colours.
+pub fn safe_text(text: &str) -> String {
+    let mut safe = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => safe.push(c),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            c if c.is_control() => safe.push(' '),
+            c => safe.push(c),
+        }
+    }
+    safe
+}
+
 /// A timestamp as `YYYY-MM-DD HH:MM` in UTC, or the value as received (made safe) when it does not parse.
 pub fn short_time(timestamp: &GroupedTimestamp) -> String {
     match timestamp
@@ -280,6 +297,16 @@ mod tests {
         assert_eq!(one_line("  a\n\tb \u{1b}[31mred\u{7}  "), "a b [31mred");
         assert_eq!(one_line(""), "");
         assert_eq!(one_line("é 😀"), "é 😀");
+    }
+
+    #[test]
+    fn safe_text_keeps_lines_and_tabs_and_neutralizes_other_controls() {
+        assert_eq!(
+            safe_text("a\r\n\tb\n\u{1b}[31mred\u{7}\rover\u{9b}2J"),
+            "a\n\tb\n [31mred  over 2J"
+        );
+        assert_eq!(safe_text("é 😀\n\n"), "é 😀\n\n");
+        assert_eq!(safe_text(""), "");
     }
 
     #[test]
