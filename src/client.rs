@@ -394,7 +394,7 @@ impl Client {
 /// on a thread of its own, started for each request, so that a slow DNS server cannot outlast the
 /// timeout. PiecesOS is reached at an address (`http://127.0.0.1:39300`, which is also what discovery
 /// finds), so that thread only parsed `127.0.0.1`: it cost more than the rest of the client's work per
-/// call (BENCHMARKS.md, "Per-call cost"). A host name (such as `localhost`) is still resolved by ureq's
+/// call (BENCHMARKS.md, "Single calls"). A host name (such as `localhost`) is still resolved by ureq's
 /// resolver, with its timeout.
 ///
 /// The trait is in ureq's `unversioned` module, which may change in a minor release: Cargo.toml bounds
