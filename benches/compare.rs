@@ -18,16 +18,24 @@
 //! - `snapshot N`: the snapshot of the N messages the store holds, by every Rust client in turn.
 //! - `calls COUNT`: COUNT sequential creates, then searches, then deletes, per client.
 //! - `throughput THREADS CYCLES`: THREADS threads sharing one client, each CYCLES create+search+delete.
-//! - `events COUNT`: from a create returning to its identifier reaching a handler or pull mode.
+//! - `events COUNT`: from a create being called (and from its return) to its identifier reaching a
+//!   handler or pull mode.
 //! - `stop COUNT`: how long stopping a subscription takes.
 //! - `server N`: the stand-in's own time: a hand-written socket client and time to first byte.
 //! - `rss CLIENT`: one snapshot by one client, then its peak resident set size.
+//! - `count snapshot N CLIENT` and `count create|search|delete COUNT CLIENT`: one snapshot, or COUNT
+//!   calls, inside [`counted`], for `valgrind --tool=callgrind --toggle-collect=compare::counted` to
+//!   count the client's instructions (compare.sh does).
+//!
+//! Every timed sample records the wall time and the CPU time of the calling thread
+//! (`CLOCK_THREAD_CPUTIME_ID`), so that the report can say how much of a wall time was the client's own
+//! work and how much was waiting (for the server, the kernel or a busy machine).
 
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
-use std::sync::Barrier;
+use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -36,6 +44,11 @@ use pieces_os_client::models::{SearchInput, SeededConversationMessage};
 use pieces_os_client::server::{seed, Server, ServerConfig};
 use pieces_os_client::{Client, ClientConfig, SubscriptionEvent, Transferables};
 use serde_json::{json, Value};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+
+/// How many messages each client creates before it searches and deletes them again, in `calls`.
+const CALL_BATCH: usize = 25;
 
 /// The conversation every benchmark message belongs to.
 const CONVERSATION: &str = "bench-conversation";
@@ -102,6 +115,20 @@ fn main() {
         Some("stop") => bench.stop(number(1)),
         Some("server") => bench.server(number(1)),
         Some("rss") => bench.rss(args.get(1).map(String::as_str).unwrap_or_else(|| usage())),
+        Some("count") => {
+            let client = args.get(3).map(String::as_str).unwrap_or_else(|| usage());
+            match args.get(1).map(String::as_str) {
+                Some("snapshot") => {
+                    let client = Snapshotter::parse(client).unwrap_or_else(|| usage());
+                    bench.count_snapshot(number(2), client)
+                }
+                Some(kind @ ("create" | "search" | "delete")) => {
+                    let caller = Caller::parse(client).unwrap_or_else(|| usage());
+                    bench.count_calls(kind, number(2), caller)
+                }
+                _ => usage(),
+            }
+        }
         Some(_) => usage(),
     }
 }
@@ -109,7 +136,8 @@ fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: compare [--url URL] [--quick] [grow FROM TO | snapshot N [CLIENT…] | calls COUNT | \
-         throughput THREADS CYCLES | events COUNT | stop COUNT | server N | rss CLIENT]"
+         throughput THREADS CYCLES | events COUNT | stop COUNT | server N | rss CLIENT | \
+         count snapshot N CLIENT | count create|search|delete COUNT CLIENT]"
     );
     std::process::exit(2)
 }
@@ -146,42 +174,107 @@ impl Budget {
 /// Times in one unit, and what a result line says about them.
 struct Samples {
     values: Vec<f64>,
+    /// The CPU time of the calling thread during each sample, when the sample was taken with a
+    /// [`Stopwatch`].
+    cpu: Vec<f64>,
 }
 
 impl Samples {
     fn new() -> Self {
-        Samples { values: Vec::new() }
+        Samples {
+            values: Vec::new(),
+            cpu: Vec::new(),
+        }
     }
 
     fn push(&mut self, duration: Duration, unit: Unit) {
         self.values.push(unit.of(duration));
     }
 
-    /// Median, p99 (nearest rank), min and mean.
-    fn stats(&self) -> Value {
-        let mut sorted = self.values.clone();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        if n == 0 {
-            return json!({"samples": 0});
-        }
-        let rank = |q: f64| sorted[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    /// A sample that may be negative (an event that arrived before the call it is timed from returned).
+    fn push_signed(&mut self, from: Instant, to: Instant, unit: Unit) {
+        let value = match to.checked_duration_since(from) {
+            Some(after) => unit.of(after),
+            None => -unit.of(from.duration_since(to)),
         };
-        json!({
-            "samples": n,
-            // Every sample, so that report.py can merge the runs of one client made in several processes.
-            "values": self.values.iter().map(|value| round(*value)).collect::<Vec<f64>>(),
-            "median": round(median),
-            "p99": round(rank(0.99)),
-            "min": round(sorted[0]),
-            "max": round(sorted[n - 1]),
-            "mean": round(sorted.iter().sum::<f64>() / n as f64),
-        })
+        self.values.push(value);
     }
+
+    /// The wall time and the thread's CPU time since `stopwatch` started.
+    fn push_timed(&mut self, stopwatch: &Stopwatch, unit: Unit) {
+        let (wall, cpu) = stopwatch.read();
+        self.values.push(unit.of(wall));
+        self.cpu.push(unit.of(cpu));
+    }
+
+    /// Median, p99 (nearest rank), min and mean; the median CPU time when there is one.
+    fn stats(&self) -> Value {
+        let mut stats = summary(&self.values);
+        if !self.cpu.is_empty() {
+            let cpu = summary(&self.cpu);
+            stats["cpu_values"] = cpu["values"].clone();
+            stats["cpu_median"] = cpu["median"].clone();
+        }
+        stats
+    }
+}
+
+fn summary(values: &[f64]) -> Value {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return json!({"samples": 0});
+    }
+    let rank = |q: f64| sorted[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    json!({
+        "samples": n,
+        // Every sample, so that report.py can merge the runs of one client made in several processes.
+        "values": values.iter().map(|value| round(*value)).collect::<Vec<f64>>(),
+        "median": round(median),
+        "p99": round(rank(0.99)),
+        "min": round(sorted[0]),
+        "max": round(sorted[n - 1]),
+        "mean": round(sorted.iter().sum::<f64>() / n as f64),
+    })
+}
+
+/// The start of a measured step: the wall clock and the CPU time the calling thread had used.
+struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch {
+            cpu: thread_cpu_time(),
+            wall: Instant::now(),
+        }
+    }
+
+    /// Wall time and thread CPU time since the start.
+    fn read(&self) -> (Duration, Duration) {
+        let wall = self.wall.elapsed();
+        (wall, thread_cpu_time().saturating_sub(self.cpu))
+    }
+}
+
+/// The CPU time (user and system) the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "CLOCK_THREAD_CPUTIME_ID");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 fn round(value: f64) -> f64 {
@@ -224,16 +317,56 @@ fn emit(case: &str, client: &str, unit: Unit, samples: &Samples, extra: Value) {
 }
 
 /// The raw floor: ureq, configured as the client configures it, sending the same request and reading
-/// every body byte into a buffer sized from Content-Length, parsing nothing.
+/// every body byte into memory, parsing nothing.
 struct RawFloor {
     agent: ureq::Agent,
     base_url: String,
 }
 
+/// The raw floor's resolver: reads the host's IP address, as the client's resolver does for an address,
+/// so that the floor starts no thread per request either (every URL here is `http://127.0.0.1:PORT`).
+#[derive(Debug)]
+struct IpAddressOnly;
+
+impl Resolver for IpAddressOnly {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let authority = uri.authority().ok_or(ureq::Error::HostNotFound)?;
+        let address: SocketAddr = authority
+            .as_str()
+            .parse()
+            .map_err(|_| ureq::Error::HostNotFound)?;
+        let mut found = self.empty();
+        found.push(address);
+        Ok(found)
+    }
+}
+
 impl RawFloor {
     fn new(base_url: &str) -> Self {
+        let agent = ureq::Agent::with_parts(Self::config(), DefaultConnector::new(), IpAddressOnly);
+        RawFloor {
+            agent,
+            base_url: base_url.to_owned(),
+        }
+    }
+
+    /// The floor as it was before this client resolved addresses itself: ureq's own resolver, which
+    /// with a global timeout starts a thread for every request.
+    fn with_resolver_thread(base_url: &str) -> Self {
+        RawFloor {
+            agent: Self::config().into(),
+            base_url: base_url.to_owned(),
+        }
+    }
+
+    fn config() -> ureq::config::Config {
         let config = ClientConfig::default();
-        let agent = ureq::Agent::config_builder()
+        ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(config.request_timeout)
@@ -241,15 +374,18 @@ impl RawFloor {
             .accept("application/json, text/plain")
             .max_redirects(0)
             .build()
-            .into();
-        RawFloor {
-            agent,
-            base_url: base_url.to_owned(),
-        }
     }
 
-    /// One request; returns the body bytes.
+    /// One request; returns the body bytes, in a buffer sized once from Content-Length.
     fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        self.request_into(method, path, body, &mut bytes);
+        bytes
+    }
+
+    /// One request; the body replaces the contents of `bytes`, whose memory is reused when it is large
+    /// enough (no allocation, no page faults once it has held a body of this size).
+    fn request_into(&self, method: &str, path: &str, body: Option<&[u8]>, bytes: &mut Vec<u8>) {
         let url = format!("{}{path}", self.base_url);
         let sent = match (method, body) {
             ("GET", _) => self.agent.get(&url).call(),
@@ -269,15 +405,15 @@ impl RawFloor {
             .and_then(|value| value.to_str().ok())
             .and_then(|text| text.parse::<usize>().ok())
             .unwrap_or(0);
-        let mut bytes = Vec::with_capacity(length);
+        bytes.clear();
+        bytes.reserve(length);
         response
             .body_mut()
             .with_config()
             .limit(1 << 30)
             .reader()
-            .read_to_end(&mut bytes)
+            .read_to_end(bytes)
             .expect("the raw body reads");
-        bytes
     }
 }
 
@@ -460,12 +596,16 @@ fn is_full_frame(event: &str) -> bool {
     event.starts_with(r#"{"type":"identifiers","full":true"#)
 }
 
-/// What every case needs: where the stand-in is, a client for it, the raw floor and the budget.
+/// What every case needs: where the stand-in is, a client for it, the raw floors and the budget.
 struct Bench {
     url: String,
     client: Client,
     c_api: CClient,
     raw: RawFloor,
+    /// The floor with ureq's resolver thread, as the floor (and the client) were before.
+    raw_threaded: RawFloor,
+    /// The buffer the reused-buffer floor reads every snapshot into.
+    reused: Mutex<Vec<u8>>,
     budget: Budget,
 }
 
@@ -476,11 +616,13 @@ enum Snapshotter {
     RustJson,
     CApi,
     RawFloor,
+    RawFloorReused,
 }
 
 impl Snapshotter {
-    const ALL: [Snapshotter; 4] = [
+    const ALL: [Snapshotter; 5] = [
         Snapshotter::RawFloor,
+        Snapshotter::RawFloorReused,
         Snapshotter::RustTyped,
         Snapshotter::RustJson,
         Snapshotter::CApi,
@@ -492,6 +634,38 @@ impl Snapshotter {
             Snapshotter::RustJson => "rust_json",
             Snapshotter::CApi => "c_api",
             Snapshotter::RawFloor => "raw_floor",
+            Snapshotter::RawFloorReused => "raw_floor_reused",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|client| client.name() == name)
+    }
+}
+
+/// A client of the single-call cases.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Caller {
+    RawFloor,
+    Rust,
+    CApi,
+    RawFloorThreaded,
+}
+
+impl Caller {
+    const ALL: [Caller; 4] = [
+        Caller::RawFloor,
+        Caller::Rust,
+        Caller::CApi,
+        Caller::RawFloorThreaded,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Caller::RawFloor => "raw_floor",
+            Caller::Rust => "rust",
+            Caller::CApi => "c_api",
+            Caller::RawFloorThreaded => "raw_floor_threaded",
         }
     }
 
@@ -507,7 +681,77 @@ impl Bench {
             client: Client::new(ClientConfig::default().with_base_url(url)).expect("a valid config"),
             c_api: CClient::new(url),
             raw: RawFloor::new(url),
+            raw_threaded: RawFloor::with_resolver_thread(url),
+            reused: Mutex::new(Vec::new()),
             budget,
+        }
+    }
+
+    /// `create` by `caller`: a user message with `text`; returns its id. Building the request's JSON
+    /// from the caller's data is part of the call; the C API and the raw floors find the new id with a
+    /// byte search.
+    fn create(&self, caller: Caller, text: String) -> String {
+        match caller {
+            Caller::Rust => {
+                let seed = SeededConversationMessage::user_text(CONVERSATION, text);
+                let created = self.client.create_message(&seed, Transferables::Default);
+                created.expect("create").id
+            }
+            Caller::CApi => {
+                let seed = CString::new(seed_body(&text)).expect("no NUL");
+                find_id(self.c_api.create(&seed).bytes())
+            }
+            Caller::RawFloor | Caller::RawFloorThreaded => {
+                let body = seed_body(&text);
+                find_id(
+                    &self
+                        .floor(caller)
+                        .request("POST", "/messages/create", Some(&body)),
+                )
+            }
+        }
+    }
+
+    /// `search` by `caller` for `query`; returns whether it found one message (the raw floors only look
+    /// at the length of the answer).
+    fn search(&self, caller: Caller, query: String) -> bool {
+        match caller {
+            Caller::Rust => {
+                let input = SearchInput::query(query);
+                let hits = self.client.search_messages(&input, Transferables::Default);
+                hits.expect("search").iterable.len() == 1
+            }
+            Caller::CApi => {
+                let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
+                let body = CString::new(body).expect("no NUL");
+                self.c_api.search(&body).bytes().len() > 100
+            }
+            Caller::RawFloor | Caller::RawFloorThreaded => {
+                let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
+                let hits = self
+                    .floor(caller)
+                    .request("POST", "/messages/search", Some(body.as_bytes()));
+                hits.len() > 100
+            }
+        }
+    }
+
+    /// `delete` by `caller` of the message `id`.
+    fn delete(&self, caller: Caller, id: &str) {
+        match caller {
+            Caller::Rust => self.client.delete_message(id).expect("delete"),
+            Caller::CApi => self.c_api.delete(&CString::new(id).expect("no NUL")),
+            Caller::RawFloor | Caller::RawFloorThreaded => {
+                let path = format!("/messages/{id}/delete");
+                drop(self.floor(caller).request("POST", &path, None))
+            }
+        }
+    }
+
+    fn floor(&self, caller: Caller) -> &RawFloor {
+        match caller {
+            Caller::RawFloorThreaded => &self.raw_threaded,
+            _ => &self.raw,
         }
     }
 
@@ -535,6 +779,11 @@ impl Bench {
             Snapshotter::RawFloor => {
                 let bytes = self.raw.request("GET", "/messages", None);
                 (None, bytes.len(), Box::new(bytes))
+            }
+            Snapshotter::RawFloorReused => {
+                let mut bytes = self.reused.lock().expect("not poisoned");
+                self.raw.request_into("GET", "/messages", None, &mut bytes);
+                (None, bytes.len(), Box::new(()))
             }
         }
     }
@@ -594,9 +843,9 @@ impl Bench {
             && (rounds < self.budget.min_samples || started.elapsed() < self.budget.time)
         {
             for (client, samples) in clients.iter().zip(&mut samples) {
-                let begun = Instant::now();
+                let stopwatch = Stopwatch::start();
                 let result = self.snapshot_once(*client);
-                samples.push(begun.elapsed(), Unit::Ms);
+                samples.push_timed(&stopwatch, Unit::Ms);
                 drop(result);
             }
             rounds += 1;
@@ -612,88 +861,66 @@ impl Bench {
         }
     }
 
-    /// `calls COUNT`: COUNT creates, then COUNT searches (each finds the one message it names, returned
-    /// whole), then COUNT deletes, one after the other. The clients take turns call by call, so that a
-    /// change of machine load weighs on all of them alike. Building the request's JSON from the caller's
-    /// data is part of each call; the C API and the raw floor find the new id with a byte search.
+    /// `calls COUNT`: COUNT creates, searches (each finds the one message it names, returned whole) and
+    /// deletes per client, in batches of [`CALL_BATCH`]: a batch's creates, then its searches, then its
+    /// deletes, so that the store stays small and the server's search (a scan of every message's text)
+    /// costs little next to the clients. Within a batch the thread-free clients take turns call by call,
+    /// so that a change of machine load weighs on all of them alike, and which of them goes first rotates,
+    /// so that none always follows the same one. The floor with a resolver thread runs the same batch
+    /// right after, by itself: taking turns with it slowed the calls that followed its threads.
     fn calls(&self, count: usize) {
-        const CLIENTS: [&str; 3] = ["raw_floor", "rust", "c_api"];
+        const CASES: [&str; 3] = ["create", "search", "delete"];
+        const GROUPS: [&[Caller]; 2] = [
+            &[Caller::RawFloor, Caller::Rust, Caller::CApi],
+            &[Caller::RawFloorThreaded],
+        ];
         for (round, count) in [(0, 20), (1, count)] {
-            let mut samples: Vec<[Samples; 3]> = CLIENTS
+            // samples[c][k]: client c (its index in Caller::ALL), case k.
+            let mut samples: Vec<[Samples; 3]> = Caller::ALL
                 .iter()
                 .map(|_| [Samples::new(), Samples::new(), Samples::new()])
                 .collect();
-            // ids[i][c]: the message client c created in its i-th call.
-            let mut ids: Vec<Vec<String>> = Vec::with_capacity(count);
-            for i in 0..count {
-                let mut row = Vec::with_capacity(CLIENTS.len());
-                for (c, client) in CLIENTS.iter().enumerate() {
-                    let text = needle_text(&format!("{client}-{round}"), i);
-                    let begun = Instant::now();
-                    let id = match *client {
-                        "rust" => {
-                            let seed = SeededConversationMessage::user_text(CONVERSATION, text);
-                            let created = self.client.create_message(&seed, Transferables::Default);
-                            created.expect("create").id
+            let index = |caller: Caller| Caller::ALL.iter().position(|&c| c == caller).expect("listed");
+            for batch in (0..count).step_by(CALL_BATCH) {
+                let batch = batch..count.min(batch + CALL_BATCH);
+                for group in GROUPS {
+                    let turns = |i: usize| (0..group.len()).map(move |k| group[(i + k) % group.len()]);
+                    let mut ids: Vec<Vec<(Caller, String)>> = Vec::new();
+                    for i in batch.clone() {
+                        let mut row = Vec::with_capacity(group.len());
+                        for caller in turns(i) {
+                            let text = needle_text(&format!("{}-{round}", caller.name()), i);
+                            let stopwatch = Stopwatch::start();
+                            let id = self.create(caller, text);
+                            samples[index(caller)][0].push_timed(&stopwatch, Unit::Us);
+                            row.push((caller, id));
                         }
-                        "c_api" => {
-                            let seed = CString::new(seed_body(&text)).expect("no NUL");
-                            find_id(self.c_api.create(&seed).bytes())
-                        }
-                        _ => {
-                            let body = seed_body(&text);
-                            find_id(&self.raw.request("POST", "/messages/create", Some(&body)))
-                        }
-                    };
-                    samples[c][0].push(begun.elapsed(), Unit::Us);
-                    row.push(id);
-                }
-                ids.push(row);
-            }
-            for i in 0..count {
-                for (c, client) in CLIENTS.iter().enumerate() {
-                    let query = needle(&format!("{client}-{round}"), i);
-                    let begun = Instant::now();
-                    let found = match *client {
-                        "rust" => {
-                            let input = SearchInput::query(query);
-                            let hits = self.client.search_messages(&input, Transferables::Default);
-                            hits.expect("search").iterable.len() == 1
-                        }
-                        "c_api" => {
-                            let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
-                            let body = CString::new(body).expect("no NUL");
-                            self.c_api.search(&body).bytes().len() > 100
-                        }
-                        _ => {
-                            let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
-                            let hits = self
-                                .raw
-                                .request("POST", "/messages/search", Some(body.as_bytes()));
-                            hits.len() > 100
-                        }
-                    };
-                    samples[c][1].push(begun.elapsed(), Unit::Us);
-                    assert!(found, "the search finds its message");
-                }
-            }
-            for row in &ids {
-                for (c, (client, id)) in CLIENTS.iter().zip(row).enumerate() {
-                    let begun = Instant::now();
-                    match *client {
-                        "rust" => self.client.delete_message(id).expect("delete"),
-                        "c_api" => self.c_api.delete(&CString::new(id.as_str()).expect("no NUL")),
-                        _ => drop(self.raw.request("POST", &format!("/messages/{id}/delete"), None)),
+                        ids.push(row);
                     }
-                    samples[c][2].push(begun.elapsed(), Unit::Us);
+                    for i in batch.clone() {
+                        for caller in turns(i) {
+                            let query = needle(&format!("{}-{round}", caller.name()), i);
+                            let stopwatch = Stopwatch::start();
+                            let found = self.search(caller, query);
+                            samples[index(caller)][1].push_timed(&stopwatch, Unit::Us);
+                            assert!(found, "the search finds its message");
+                        }
+                    }
+                    for row in &ids {
+                        for (caller, id) in row {
+                            let stopwatch = Stopwatch::start();
+                            self.delete(*caller, id);
+                            samples[index(*caller)][2].push_timed(&stopwatch, Unit::Us);
+                        }
+                    }
                 }
             }
             if round == 0 {
                 continue; // the warm-up
             }
-            for (client, samples) in CLIENTS.iter().zip(&samples) {
-                for (case, samples) in ["create", "search", "delete"].iter().zip(samples) {
-                    emit(case, client, Unit::Us, samples, json!({"calls": count}));
+            for (caller, samples) in Caller::ALL.iter().zip(&samples) {
+                for (case, samples) in CASES.iter().zip(samples) {
+                    emit(case, caller.name(), Unit::Us, samples, json!({"calls": count}));
                 }
             }
         }
@@ -703,8 +930,9 @@ impl Bench {
     /// CYCLES rounds of create, search, delete. Each client runs three times, in alternation with the
     /// others; reports the median calls per second and every run's.
     fn throughput(&self, threads: usize, cycles: usize) {
-        let mut runs: Vec<(&str, f64)> = Vec::new();
-        for client in ["raw_floor", "rust", "c_api"].repeat(3) {
+        const CALLERS: [Caller; 3] = [Caller::RawFloor, Caller::Rust, Caller::CApi];
+        let mut runs: Vec<(Caller, f64)> = Vec::new();
+        for caller in CALLERS.repeat(3) {
             let barrier = Barrier::new(threads + 1);
             let started = thread::scope(|scope| {
                 for worker in 0..threads {
@@ -712,38 +940,10 @@ impl Bench {
                     scope.spawn(move || {
                         barrier.wait();
                         for cycle in 0..cycles {
-                            let tag = format!("tp-{client}-{worker}");
-                            let text = needle_text(&tag, cycle);
-                            let query = needle(&tag, cycle);
-                            if client == "c_api" {
-                                let seed = CString::new(seed_body(&text)).expect("no NUL");
-                                let id = find_id(self.c_api.create(&seed).bytes());
-                                let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
-                                self.c_api.search(&CString::new(body).expect("no NUL"));
-                                self.c_api.delete(&CString::new(id).expect("no NUL"));
-                            } else if client == "rust" {
-                                let seed = SeededConversationMessage::user_text(CONVERSATION, text);
-                                let created = self
-                                    .client
-                                    .create_message(&seed, Transferables::Default)
-                                    .expect("create");
-                                let hits = self
-                                    .client
-                                    .search_messages(&SearchInput::query(query), Transferables::Default)
-                                    .expect("search");
-                                assert_eq!(hits.iterable.len(), 1);
-                                self.client.delete_message(&created.id).expect("delete");
-                            } else {
-                                let created =
-                                    self.raw
-                                        .request("POST", "/messages/create", Some(&seed_body(&text)));
-                                // The floor must know the id to delete it: the cheapest look that finds it.
-                                let id = find_id(&created);
-                                let body = json!({"engines": {"iterable": [{"query": query}]}}).to_string();
-                                self.raw
-                                    .request("POST", "/messages/search", Some(body.as_bytes()));
-                                self.raw.request("POST", &format!("/messages/{id}/delete"), None);
-                            }
+                            let tag = format!("tp-{}-{worker}", caller.name());
+                            let id = self.create(caller, needle_text(&tag, cycle));
+                            assert!(self.search(caller, needle(&tag, cycle)), "the search finds it");
+                            self.delete(caller, &id);
                         }
                     });
                 }
@@ -751,26 +951,26 @@ impl Bench {
                 Instant::now()
             });
             let calls = threads * cycles * 3;
-            runs.push((client, calls as f64 / started.elapsed().as_secs_f64()));
+            runs.push((caller, calls as f64 / started.elapsed().as_secs_f64()));
         }
-        for client in ["raw_floor", "rust", "c_api"] {
+        for caller in CALLERS {
             let mut rates: Vec<f64> = runs
                 .iter()
-                .filter(|(name, _)| *name == client)
+                .filter(|(name, _)| *name == caller)
                 .map(|(_, rate)| rate.round())
                 .collect();
             rates.sort_by(f64::total_cmp);
             println!(
                 "BENCH {}",
-                json!({"case": "throughput", "client": client, "threads": threads,
+                json!({"case": "throughput", "client": caller.name(), "threads": threads,
                        "calls": threads * cycles * 3, "calls_per_s": rates[rates.len() / 2], "runs": rates})
             );
         }
     }
 
     /// `events COUNT`: a subscription with a handler, then one in pull mode; COUNT creates each, timed
-    /// from the create returning to the handler (or `next`) holding the new id, and from the create
-    /// being called.
+    /// from the create being called to the handler (or `next`) holding the new id, and from the create
+    /// returning (negative when the id arrived first, as it mostly does with a handler).
     fn events(&self, count: usize) {
         // Handler mode: the handler stamps each frame's arrival and sends it to this thread.
         let (sender, frames) = mpsc::channel::<(Instant, Vec<String>, bool)>();
@@ -807,17 +1007,18 @@ impl Bench {
                 }
             };
             // The stand-in announces a change before it answers the create, so the id often arrives
-            // first: such a latency counts as zero, and `before_create_returned` says how often.
+            // first: the latency from the create's return is then negative, and
+            // `before_create_returned` says how often. The latency from the create's call is the measure.
             if arrived < returned {
                 early += 1;
             }
-            from_return.push(arrived.saturating_duration_since(returned), Unit::Us);
+            from_return.push_signed(returned, arrived, Unit::Us);
             from_call.push(arrived.duration_since(called), Unit::Us);
             created.push(id);
         }
         subscription.stop();
         let early = json!({"before_create_returned": early});
-        emit("event", "rust_handler", Unit::Us, &from_return, early);
+        emit("event_from_return", "rust_handler", Unit::Us, &from_return, early);
         emit("event_from_call", "rust_handler", Unit::Us, &from_call, json!({}));
 
         // Pull mode: the caller waits in `next_timeout` once the create has returned.
@@ -849,7 +1050,13 @@ impl Bench {
             created.push(id);
         }
         drop(subscription);
-        emit("event", "rust_pull", Unit::Us, &from_return, json!({}));
+        emit(
+            "event_from_return",
+            "rust_pull",
+            Unit::Us,
+            &from_return,
+            json!({}),
+        );
         emit("event_from_call", "rust_pull", Unit::Us, &from_call, json!({}));
 
         // The C API: a callback, then pull mode; creates through the C API too.
@@ -878,13 +1085,13 @@ impl Bench {
             if arrived < returned {
                 early += 1;
             }
-            from_return.push(arrived.saturating_duration_since(returned), Unit::Us);
+            from_return.push_signed(returned, arrived, Unit::Us);
             from_call.push(arrived.duration_since(called), Unit::Us);
             created.push(id);
         }
         drop(subscription);
         let early = json!({"before_create_returned": early});
-        emit("event", "c_callback", Unit::Us, &from_return, early);
+        emit("event_from_return", "c_callback", Unit::Us, &from_return, early);
         emit("event_from_call", "c_callback", Unit::Us, &from_call, json!({}));
 
         let subscription = self.c_api.subscribe(None);
@@ -907,7 +1114,7 @@ impl Bench {
             created.push(id);
         }
         drop(subscription);
-        emit("event", "c_pull", Unit::Us, &from_return, json!({}));
+        emit("event_from_return", "c_pull", Unit::Us, &from_return, json!({}));
         emit("event_from_call", "c_pull", Unit::Us, &from_call, json!({}));
         for id in created {
             self.client.delete_message(&id).expect("delete");
@@ -1052,6 +1259,57 @@ impl Bench {
         emit("server_health", "socket", Unit::Us, &round_trip, extra);
     }
 
+    /// `count snapshot N CLIENT`: one snapshot after a warm-up one, inside [`counted`].
+    fn count_snapshot(&self, expected: usize, client: Snapshotter) {
+        let (messages, _, warm_up) = self.snapshot_once(client);
+        assert!(
+            messages.is_none_or(|messages| messages == expected),
+            "the store holds {expected}"
+        );
+        drop(warm_up);
+        let mut result = None;
+        counted(&mut || result = Some(self.snapshot_once(client)));
+        drop(result);
+        println!(
+            "BENCH {}",
+            json!({"case": "count_snapshot", "client": client.name(), "messages": expected})
+        );
+    }
+
+    /// `count KIND COUNT CALLER`: COUNT creates, searches and deletes after a warm-up call of each, and
+    /// only those of KIND inside [`counted`].
+    fn count_calls(&self, kind: &str, count: usize, caller: Caller) {
+        let tag = format!("count-{kind}-{}", caller.name());
+        let warm_up = self.create(caller, needle_text(&tag, count));
+        assert!(self.search(caller, needle(&tag, count)));
+        self.delete(caller, &warm_up);
+        let mut ids = Vec::with_capacity(count);
+        let step = |kind_of_step: &str, run: &mut dyn FnMut()| {
+            if kind_of_step == kind {
+                counted(run)
+            } else {
+                run()
+            }
+        };
+        step("create", &mut || {
+            ids = (0..count)
+                .map(|i| self.create(caller, needle_text(&tag, i)))
+                .collect();
+        });
+        step("search", &mut || {
+            for i in 0..count {
+                assert!(self.search(caller, needle(&tag, i)), "the search finds it");
+            }
+        });
+        step("delete", &mut || {
+            ids.iter().for_each(|id| self.delete(caller, id))
+        });
+        println!(
+            "BENCH {}",
+            json!({"case": "count_calls", "client": caller.name(), "kind": kind, "calls": count})
+        );
+    }
+
     /// `rss CLIENT`: one snapshot, then the process's peak resident set size (getrusage), with the peak
     /// before the call for comparison.
     fn rss(&self, client: &str) {
@@ -1069,6 +1327,14 @@ impl Bench {
                    "ms": round(elapsed.as_secs_f64() * 1e3)})
         );
     }
+}
+
+/// Runs `step`; `valgrind --tool=callgrind --toggle-collect=compare::counted` counts the instructions
+/// inside it, and only those.
+#[inline(never)]
+fn counted(step: &mut dyn FnMut()) {
+    step();
+    std::hint::black_box(());
 }
 
 /// The peak resident set size of this process so far, in KiB.

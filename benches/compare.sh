@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Benchmarks side by side: this crate (typed, JSON text, C API), the raw floor (ureq reading the body
-# bytes, parsing nothing), the official Python SDK and raw Python, all against ONE stand-in PiecesOS
-# (the release `pieces-os-server`), on 127.0.0.1 only. Prints a table at the end; BENCHMARKS.md explains
-# every case.
+# Benchmarks side by side: this crate (typed, JSON text, C API), the raw floors (ureq reading the body
+# bytes, parsing nothing, into fresh or reused memory), the official Python SDK and raw Python, all
+# against ONE stand-in PiecesOS (the release `pieces-os-server`), on 127.0.0.1 only. Besides wall times
+# it records the calling thread's CPU time, callgrind's instruction counts for the Rust clients, and the
+# load average at every step. Prints a table at the end; BENCHMARKS.md explains every case.
 #
-#   benches/compare.sh                 # the full run (6-7 minutes on 2 cores, clean build and venv included)
-#   benches/compare.sh --quick         # fewer samples, for trying the script (about 3 minutes)
+#   benches/compare.sh                 # the full run (15-20 minutes on 2 cores, clean build and venv included)
+#   benches/compare.sh --quick         # fewer samples, for trying the script
 #   benches/compare.sh --update-docs   # also rewrites the results section of BENCHMARKS.md and the plot
 #
 # Environment: COMPARE_OUT (default: target/compare) holds the build, the Python venv, the raw results
 # (results.jsonl), the report (results.md) and the plot (snapshot.png). Needs cargo, python3 (with venv),
-# and, installed here with apt-get when missing: gnuplot, GNU time, binutils (strip).
+# and, installed here with apt-get when missing: gnuplot, GNU time, binutils (strip), valgrind.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK="--quick" ;;
         --update-docs) UPDATE_DOCS=1 ;;
-        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -38,7 +39,14 @@ LOG="$OUT/run.log"
 : >"$LOG"
 STARTED=$(date +%s)
 
-say() { printf '== %s (%ds)\n' "$*" $(($(date +%s) - STARTED)) | tee -a "$LOG" >&2; }
+# Each step is announced with the machine's load average at its start, which the report prints beside
+# the figures of that step (the machine may be shared; see BENCHMARKS.md).
+say() {
+    printf '== %s (%ds, load %s)\n' "$*" $(($(date +%s) - STARTED)) "$(cut -d' ' -f1-3 /proc/loadavg)" |
+        tee -a "$LOG" >&2
+    [ ! -w "$RESULTS" ] || python3 -c 'import json, sys; print(json.dumps({"case": "step", "client": "", "step": sys.argv[1], "at_s": int(sys.argv[2]), "load": sys.argv[3]}))' \
+        "$*" $(($(date +%s) - STARTED)) "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS"
+}
 # Keeps the BENCH lines of a command's output, echoing them.
 record() { "$@" | tee -a "$LOG" | grep '^BENCH ' | sed 's/^BENCH //' | tee -a "$RESULTS"; }
 note() { echo "$1" >>"$RESULTS"; }
@@ -48,6 +56,7 @@ missing=()
 command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v strip >/dev/null || missing+=(binutils)
+command -v valgrind >/dev/null || missing+=(valgrind)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]} with apt-get"
@@ -94,6 +103,8 @@ SERVER_BIN="$CARGO_TARGET_DIR/release/pieces-os-server"
 
 # --- the machine -------------------------------------------------------------------------------------
 CPU=$(sed -n 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)
+MHZ=$(sed -n 's/^cpu MHz\s*:\s*//p' /proc/cpuinfo | head -1)
+[ -z "$MHZ" ] || CPU="$CPU, $MHZ MHz"
 MEM_KB=$(sed -n 's/^MemTotal:\s*\([0-9]*\).*/\1/p' /proc/meminfo)
 note "$(python3 -c 'import json, sys; print(json.dumps({"case": "machine", "client": "", "nproc": int(sys.argv[1]), "cpu": sys.argv[2], "mem_kb": int(sys.argv[3]), "kernel": sys.argv[4], "rustc": sys.argv[5], "python": sys.argv[6], "sdk": sys.argv[7], "date": sys.argv[8], "load_before": sys.argv[9], "quick": bool(sys.argv[10])}))' \
     "$(nproc)" "$CPU" "$MEM_KB" "$(uname -r)" "$(rustc --version)" "$("$PY" --version)" "$SDK_VERSION" \
@@ -114,16 +125,35 @@ done
 [ -n "$URL" ] || { echo "the stand-in did not start: $(cat "$SERVER_LOG")" >&2; exit 1; }
 say "stand-in at $URL (pid $SERVER_PID)"
 RUST=("$BENCH_BIN" --url "$URL" $QUICK)
-RUST_SNAPSHOT_CLIENTS=(raw_floor rust_typed rust_json c_api)
+RUST_SNAPSHOT_CLIENTS=(raw_floor raw_floor_reused rust_typed rust_json c_api)
 PYTHON=("$PY" "$ROOT/benches/python/bench.py" --url "$URL" $QUICK)
 
-if [ -n "$QUICK" ]; then CALLS=200; CYCLES=25; EVENTS=200; STOPS=20; else CALLS=1000; CYCLES=200; EVENTS=1000; STOPS=100; fi
+if [ -n "$QUICK" ]; then CALLS=200; CYCLES=25; EVENTS=200; STOPS=20; COUNTED=20; else CALLS=1000; CYCLES=200; EVENTS=1000; STOPS=100; COUNTED=100; fi
+
+# The instructions (callgrind) a bench command runs inside `compare::counted`: only the client's own
+# work, in this process, not the stand-in's. Appended to the results as one line.
+count_instructions() {
+    local case=$1 client=$2 fields=$3
+    shift 3
+    local out="$OUT/callgrind.out"
+    valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='compare::counted' \
+        "${RUST[@]}" "$@" >>"$LOG" 2>&1
+    note "{\"case\": \"$case\", \"client\": \"$client\", $fields, \"instructions\": $(sed -n 's/^summary: *//p' "$out")}"
+    rm -f "$out"
+}
 
 # Single calls, events and stops run first, on a store that holds only the messages they create, so
 # that the server's search (a scan of every message's text) stays small next to the clients' costs.
 say "single calls: $CALLS creates, searches, deletes per client"
 record "${RUST[@]}" calls "$CALLS"
 record "${PYTHON[@]}" calls "$CALLS"
+say "instructions per call (callgrind): $COUNTED of each call per client"
+for kind in create search delete; do
+    for client in raw_floor rust c_api raw_floor_threaded; do
+        count_instructions instructions_call "$client" "\"kind\": \"$kind\", \"calls\": $COUNTED" \
+            count "$kind" "$COUNTED" "$client"
+    done
+done
 say "throughput: 8 threads sharing one client"
 record "${RUST[@]}" throughput 8 "$CYCLES"
 record "${PYTHON[@]}" throughput 8 "$CYCLES"
@@ -146,6 +176,12 @@ for n in 1000 5000 10000 50000; do
         for client in "${RUST_SNAPSHOT_CLIENTS[@]}"; do record "${RUST[@]}" snapshot "$n" "$client"; done
         for client in python_raw python_sdk; do record "${PYTHON[@]}" snapshot "$n" "$client"; done
     done
+    if [ "$n" -le 10000 ] && [ "$n" -ne 5000 ]; then
+        say "instructions per snapshot of $n messages (callgrind)"
+        for client in "${RUST_SNAPSHOT_CLIENTS[@]}"; do
+            count_instructions instructions_snapshot "$client" "\"messages\": $n" count snapshot "$n" "$client"
+        done
+    fi
     if [ "$n" -eq 10000 ]; then
         say "peak RSS of each client on the $n snapshot"
         for client in rust_typed rust_json c_api raw_floor; do

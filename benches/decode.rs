@@ -11,15 +11,16 @@
 //! ```
 //!
 //! STEP is `typed` (the body into `ConversationMessages`, as `Client::snapshot_messages` does), `check`
-//! (the JSON-text check, as `Client::snapshot_messages_json` and the C API do) or `copy` (a copy of the
-//! body, the floor of any step); `save` writes the stand-in's body to `--body FILE` instead. The body is the
+//! (the JSON-text check, as `Client::snapshot_messages_json` and the C API do), `copy` (a copy of the
+//! body, the floor of any step) or `utf8` (the UTF-8 pass alone, which `typed` and `check` both begin
+//! with); `save` writes the stand-in's body to `--body FILE` instead. The body is the
 //! stand-in's snapshot of N realistic messages (default 1 000, about 5 MB), fetched once from an
-//! in-process stand-in, or a file. The step runs R times (default 5); each run is timed and the median
-//! printed. Callgrind counts only inside the step's own function (`--toggle-collect=decode::STEP`),
+//! in-process stand-in, or a file. The step runs R times (default 5); each run is timed, in wall time and
+//! in the thread's CPU time, and the medians printed. Callgrind counts only inside the step's own function (`--toggle-collect=decode::STEP`),
 //! so neither the stand-in, the setup nor the freeing of the result is counted.
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use pieces_os_client::__private::Model;
 use pieces_os_client::models::ConversationMessages;
@@ -29,7 +30,7 @@ use pieces_os_client::{Client, ClientConfig, Transferables};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|arg| arg != "--bench").collect();
     let usage =
-        "usage: decode STEP [--messages N | --body FILE] [--repeat R]; STEP: typed, check, copy, save";
+        "usage: decode STEP [--messages N | --body FILE] [--repeat R]; STEP: typed, check, copy, utf8, save";
     let step = args.first().expect(usage).clone();
     let mut messages = 1_000;
     let mut file = None;
@@ -55,21 +56,40 @@ fn main() {
     };
 
     let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
     for _ in 0..repeat {
         // The copy handed to the step is made outside the measured call.
         let input = body.clone();
+        let cpu_started = thread_cpu_time();
         let started = Instant::now();
         measured_step(&step, input);
         times.push(started.elapsed());
+        cpu_times.push(thread_cpu_time() - cpu_started);
     }
     times.sort();
+    cpu_times.sort();
     let median = times[times.len() / 2];
+    let cpu = cpu_times[cpu_times.len() / 2];
     let megabytes = body.len() as f64 / 1e6;
     println!(
-        "{step}: {megabytes:.2} MB, median of {repeat}: {:.2} ms ({:.0} MB/s)",
+        "{step}: {megabytes:.2} MB, median of {repeat}: {:.2} ms ({:.0} MB/s), thread CPU {:.2} ms",
         median.as_secs_f64() * 1e3,
-        megabytes / median.as_secs_f64()
+        megabytes / median.as_secs_f64(),
+        cpu.as_secs_f64() * 1e3,
     );
+}
+
+/// The CPU time (user and system) the calling thread has used: unlike wall time, it leaves out the
+/// time other programs on a busy machine held the CPU.
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "CLOCK_THREAD_CPUTIME_ID");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// The step being measured, on a body it owns; what it builds is dropped outside.
@@ -79,6 +99,7 @@ fn measured_step(step: &str, body: Vec<u8>) {
         "typed" => drop(black_box(typed(&body))),
         "check" => drop(black_box(check(body))),
         "copy" => drop(black_box(copy(&body))),
+        "utf8" => drop(black_box(simdutf8::basic::from_utf8(&body).is_ok())),
         other => panic!("unknown step {other:?}"),
     }
 }

@@ -7,9 +7,13 @@
 //! precise [`Error`].
 
 use std::io::Read;
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::config::{ClientConfig, Target, UrlSource};
 use crate::discovery::{self, Probe};
@@ -155,9 +159,11 @@ impl Client {
             // Nothing at PiecesOS redirects; following one could carry the application id elsewhere.
             .max_redirects(0)
             .build();
+        let agent =
+            ureq::Agent::with_parts(agent_config, DefaultConnector::new(), LiteralResolver::default());
         Ok(Client {
             inner: Arc::new(Inner {
-                agent: agent_config.into(),
+                agent,
                 base_url,
                 config,
             }),
@@ -381,6 +387,52 @@ impl Client {
     }
 }
 
+/// ureq's resolver, except for a host that is an IP address, which it reads without asking the system.
+///
+/// ureq resolves the host before every request, even one that goes out on a kept-alive connection, and
+/// with a global timeout set (as [`ClientConfig::request_timeout`] sets it) its default resolver does so
+/// on a thread of its own, started for each request, so that a slow DNS server cannot outlast the
+/// timeout. PiecesOS is reached at an address (`http://127.0.0.1:39300`, which is also what discovery
+/// finds), so that thread only parsed `127.0.0.1`: it cost more than the rest of the client's work per
+/// call (BENCHMARKS.md, "Single calls"). A host name (such as `localhost`) is still resolved by ureq's
+/// resolver, with its timeout.
+///
+/// The trait is in ureq's `unversioned` module, which may change in a minor release: Cargo.toml bounds
+/// ureq to the minor version this was written against.
+#[derive(Debug, Default)]
+struct LiteralResolver {
+    names: DefaultResolver,
+}
+
+impl Resolver for LiteralResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let Some(address) = ip_literal(uri) else {
+            return self.names.resolve(uri, config, timeout);
+        };
+        let mut addresses = self.empty();
+        // An address of the family the configuration leaves out is not reachable, as with a name.
+        for wanted in config.ip_family().keep_wanted(std::iter::once(address)) {
+            addresses.push(wanted);
+        }
+        if addresses.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(addresses)
+    }
+}
+
+/// The socket address of a URI whose host is an IPv4 or bracketed IPv6 address, with its port or the
+/// scheme's; `None` for a host name (or a URI ureq's resolver will refuse with its own error).
+fn ip_literal(uri: &ureq::http::Uri) -> Option<SocketAddr> {
+    let host_and_port = DefaultResolver::host_and_port(uri.scheme()?, uri.authority()?)?;
+    host_and_port.parse().ok()
+}
+
 /// The first reservation for a response body, whatever length the server announced.
 const FIRST_BODY_RESERVATION: usize = 1 << 20;
 
@@ -512,6 +564,38 @@ mod tests {
         let short = read_body(&b"abc"[..], Some(1 << 50)).unwrap();
         assert_eq!(short, b"abc");
         assert!(short.capacity() <= FIRST_BODY_RESERVATION + 1);
+    }
+
+    #[test]
+    fn ip_addresses_are_read_and_names_left_to_ureq() {
+        let literal = |url: &str| ip_literal(&url.parse().unwrap());
+        assert_eq!(
+            literal("http://127.0.0.1:39300/messages"),
+            Some("127.0.0.1:39300".parse().unwrap())
+        );
+        assert_eq!(literal("http://[::1]:8080"), Some("[::1]:8080".parse().unwrap()));
+        assert_eq!(literal("http://10.0.0.7/x"), Some("10.0.0.7:80".parse().unwrap()));
+        assert_eq!(literal("https://10.0.0.7"), Some("10.0.0.7:443".parse().unwrap()));
+        for name in [
+            "http://localhost:39300",
+            "http://pieces.local",
+            "http://127.0.0.1.example:1",
+        ] {
+            assert_eq!(literal(name), None, "{name}");
+        }
+
+        let resolve = |url: &str, family| {
+            let config = ureq::Agent::config_builder().ip_family(family).build();
+            let uri = url.parse().unwrap();
+            LiteralResolver::default()
+                .resolve(&uri, &config, NextTimeout::default())
+                .map(|found| found.to_vec())
+        };
+        let v4: SocketAddr = "127.0.0.1:39300".parse().unwrap();
+        let found = resolve("http://127.0.0.1:39300", ureq::config::IpFamily::Any);
+        assert_eq!(found.unwrap(), vec![v4]);
+        let found = resolve("http://127.0.0.1:39300", ureq::config::IpFamily::Ipv6Only);
+        assert!(matches!(found, Err(ureq::Error::HostNotFound)), "{found:?}");
     }
 
     #[test]

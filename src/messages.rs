@@ -191,7 +191,7 @@ impl Client {
 
     /// POSTs JSON text to `operation`, once it is checked to be an `I` (`argument` names it in an error),
     /// unchanged; returns the answer's text, checked to be an `A`, not re-encoded.
-    fn post_json<I: DeserializeOwned, A: Field + DeserializeOwned>(
+    fn post_json<I: Field + DeserializeOwned, A: Field + DeserializeOwned>(
         &self,
         operation: &'static Operation,
         argument: &'static str,
@@ -206,7 +206,13 @@ impl Client {
 }
 
 /// Checks JSON text handed in against its model, naming the argument and the position on failure.
-fn check_input<T: DeserializeOwned>(argument: &'static str, json: &str) -> Result<()> {
+///
+/// The model's check (the one the JSON-text answers go through) accepts exactly what decoding accepts
+/// and builds nothing; only text it refuses is decoded, for the error.
+fn check_input<T: Field + DeserializeOwned>(argument: &'static str, json: &str) -> Result<()> {
+    if wire::accepts::<T>(json) {
+        return Ok(());
+    }
     serde_json::from_str::<T>(json)
         .map(drop)
         .map_err(|err| Error::invalid_json(argument, err))

@@ -49,11 +49,29 @@ def stats(values):
     }
 
 
-def emit(case, client, unit, values, **extra):
+def emit(case, client, unit, values, cpu=None, **extra):
+    """One result line; `cpu` holds the calling thread's CPU time of each sample, in the same unit."""
     line = {"case": case, "client": client, "unit": unit}
     line.update(stats(values))
+    if cpu:
+        cpu_stats = stats(cpu)
+        line["cpu_values"] = cpu_stats["values"]
+        line["cpu_median"] = cpu_stats["median"]
     line.update(extra)
     print("BENCH " + json.dumps(line, sort_keys=True), flush=True)
+
+
+class Stopwatch:
+    """The wall clock and the calling thread's CPU time at the start of a measured step."""
+
+    def __init__(self):
+        self.cpu = time.thread_time()
+        self.wall = time.perf_counter()
+
+    def read(self, scale):
+        """(wall, cpu) since the start, multiplied by `scale` (1e3 for ms, 1e6 for µs)."""
+        wall = time.perf_counter() - self.wall
+        return wall * scale, (time.thread_time() - self.cpu) * scale
 
 
 def needle(tag, i):
@@ -140,52 +158,60 @@ def snapshot(url, quick, expected, only):
         if count != expected:
             raise SystemExit(f"{client.name}: the store holds {count} messages, not {expected}")
     samples = {client.name: [] for client in clients}
+    cpu = {client.name: [] for client in clients}
     started = time.perf_counter()
     rounds = 0
     while rounds < most and (rounds < fewest or time.perf_counter() - started < seconds):
         for client in clients:
-            begun = time.perf_counter()
+            stopwatch = Stopwatch()
             result = client.snapshot()
-            samples[client.name].append((time.perf_counter() - begun) * 1e3)
+            wall, used = stopwatch.read(1e3)
+            samples[client.name].append(wall)
+            cpu[client.name].append(used)
             del result
         rounds += 1
     for client in clients:
-        emit("snapshot", client.name, "ms", samples[client.name], messages=expected)
+        emit("snapshot", client.name, "ms", samples[client.name], cpu=cpu[client.name], messages=expected)
 
 
 def calls(url, count):
     clients = [Raw(url), Sdk(url)]
     for round_, n in ((0, 20), (1, count)):
-        creates = {c.name: [] for c in clients}
-        searches = {c.name: [] for c in clients}
-        deletes = {c.name: [] for c in clients}
+        # (wall, cpu) lists per case and client.
+        timed = {case: {c.name: ([], []) for c in clients} for case in ("create", "search", "delete")}
+
+        def take(case, client, stopwatch):
+            wall, used = stopwatch.read(1e6)
+            timed[case][client.name][0].append(wall)
+            timed[case][client.name][1].append(used)
+
         ids = {c.name: [] for c in clients}
         for i in range(n):
             for client in clients:
                 text = needle_text(f"{client.name}-{round_}", i)
-                begun = time.perf_counter()
+                stopwatch = Stopwatch()
                 message_id = client.create(text)
-                creates[client.name].append((time.perf_counter() - begun) * 1e6)
+                take("create", client, stopwatch)
                 ids[client.name].append(message_id)
         for i in range(n):
             for client in clients:
                 query = needle(f"{client.name}-{round_}", i)
-                begun = time.perf_counter()
+                stopwatch = Stopwatch()
                 found = client.search(query)
-                searches[client.name].append((time.perf_counter() - begun) * 1e6)
+                take("search", client, stopwatch)
                 assert found > 0, "the search finds its message"
         for i in range(n):
             for client in clients:
                 message_id = ids[client.name][i]
-                begun = time.perf_counter()
+                stopwatch = Stopwatch()
                 client.delete(message_id)
-                deletes[client.name].append((time.perf_counter() - begun) * 1e6)
+                take("delete", client, stopwatch)
         if round_ == 0:
             continue
         for client in clients:
-            emit("create", client.name, "us", creates[client.name], calls=n)
-            emit("search", client.name, "us", searches[client.name], calls=n)
-            emit("delete", client.name, "us", deletes[client.name], calls=n)
+            for case in ("create", "search", "delete"):
+                wall, used = timed[case][client.name]
+                emit(case, client.name, "us", wall, cpu=used, calls=n)
 
 
 def throughput(url, threads, cycles):

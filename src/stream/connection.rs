@@ -20,6 +20,7 @@ use crate::error::{clip, Error, Result};
 use crate::models::StreamedIdentifiers;
 use crate::operation::MESSAGES_STREAM_IDENTIFIERS;
 use crate::url::{websocket_authority, websocket_url};
+use crate::wire;
 
 /// The `ws://` URL of the identifier stream for an `http://` base URL.
 fn stream_url(base_url: &str) -> Result<String> {
@@ -258,7 +259,7 @@ impl Connection {
     }
 
     fn decode(&self, frame: &[u8]) -> Result<StreamedIdentifiers> {
-        serde_json::from_slice(frame).map_err(|err| Error::decode(MESSAGES_STREAM_IDENTIFIERS.name, err))
+        wire::decode(MESSAGES_STREAM_IDENTIFIERS.name, frame)
     }
 
     /// This connection failed for `reason`, with no lower-level error behind it.

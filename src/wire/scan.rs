@@ -17,12 +17,13 @@
 //!   objects, lists and maps) open at once, serde_json's recursion limit. Untyped parts may nest
 //!   deeper: serde_json skips them without recursion, and so does this reader.
 //!
-//! The text is valid UTF-8 already (`wire::checked_text` checks it first), so nothing here looks at
-//! UTF-8. The reader only says yes or no: a body it refuses is decoded to get the error.
+//! The text is valid UTF-8 already (`wire::checked_text` checks it first, in a pass of its own), so
+//! nothing here looks at UTF-8. The reader only says yes or no: a body it refuses is decoded to get the
+//! error.
 
 use std::borrow::Cow;
 
-use super::simd;
+use super::simd::Strings;
 
 /// The check refused the body; the typed decode says why.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub(crate) struct Scanner<'a> {
     remaining_depth: u32,
     /// The open containers of an untyped part being skipped, reused from one part to the next.
     skip_stack: Vec<u8>,
+    /// The string search of this CPU.
+    strings: Strings,
 }
 
 impl<'a> Scanner<'a> {
@@ -54,6 +57,7 @@ impl<'a> Scanner<'a> {
             at: 0,
             remaining_depth: RECURSION_LIMIT,
             skip_stack: Vec::new(),
+            strings: Strings::detect(),
         }
     }
 
@@ -242,8 +246,21 @@ impl<'a> Scanner<'a> {
     /// are checked for form only.
     #[inline]
     fn unbuilt_string(&mut self, strict: bool) -> Verdict {
+        match self.strings.short_plain(self.bytes, self.at) {
+            Some(end) => {
+                self.at = end + 1;
+                Ok(())
+            }
+            None => self.long_string(strict),
+        }
+    }
+
+    /// [`Self::unbuilt_string`] for a string that is not short and plain.
+    #[inline(never)]
+    fn long_string(&mut self, strict: bool) -> Verdict {
         loop {
-            self.at = simd::string_stop(self.bytes, self.at);
+            // Steps over plain text and the escapes of one character (`\n`, `\"`, …).
+            self.at = self.strings.skip_plain(self.bytes, self.at);
             match self.bytes.get(self.at) {
                 Some(b'"') => {
                     self.at += 1;
@@ -252,7 +269,6 @@ impl<'a> Scanner<'a> {
                 Some(b'\\') => {
                     self.at += 1;
                     match self.bytes.get(self.at) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.at += 1,
                         Some(b'u') if strict => {
                             self.kept_escape()?;
                         }
@@ -260,6 +276,7 @@ impl<'a> Scanner<'a> {
                             self.at += 1;
                             self.hex4()?;
                         }
+                        // Not an escape (`skip_plain` took the escapes of one character).
                         _ => return Err(Refused),
                     }
                 }
@@ -271,12 +288,29 @@ impl<'a> Scanner<'a> {
 
     /// The rest of a key whose opening quote was taken: checked as a kept string, and its text,
     /// borrowed when it has no escape, to match it against field names and find repeated keys.
+    #[inline]
     fn key(&mut self) -> Result<Cow<'a, str>, Refused> {
+        let start = self.at;
+        let end = self.strings.string_stop(self.bytes, start);
+        if self.bytes.get(end) != Some(&b'"') {
+            return self.escaped_key();
+        }
+        self.at = end + 1;
+        // The key starts after a quote and ends before one, so on character boundaries: `get` never says
+        // no.
+        let text: &'a str = self.text;
+        text.get(start..end).map(Cow::Borrowed).ok_or(Refused)
+    }
+
+    /// [`Self::key`] for a key with an escape (or no end): its text unescaped, as an owned string.
+    #[cold]
+    #[inline(never)]
+    fn escaped_key(&mut self) -> Result<Cow<'a, str>, Refused> {
         let text: &'a str = self.text;
         let mut unescaped: Option<String> = None;
         let mut run_start = self.at;
         loop {
-            self.at = simd::string_stop(self.bytes, self.at);
+            self.at = self.strings.string_stop(self.bytes, self.at);
             // A run starts after a quote or an escape and ends at an ASCII byte (or the end), so on
             // character boundaries: `get` never says no.
             let run = text.get(run_start..self.at).ok_or(Refused)?;
