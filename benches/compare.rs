@@ -31,6 +31,8 @@
 //! (`CLOCK_THREAD_CPUTIME_ID`), so that the report can say how much of a wall time was the client's own
 //! work and how much was waiting (for the server, the kernel or a busy machine).
 
+mod common;
+
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -39,6 +41,7 @@ use std::sync::{Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::thread_cpu_time;
 use pieces_os_client::ffi::{self, pieces_status, PIECES_TRANSFERABLES_DEFAULT};
 use pieces_os_client::models::{SearchInput, SeededConversationMessage};
 use pieces_os_client::server::{seed, Server, ServerConfig};
@@ -263,18 +266,6 @@ impl Stopwatch {
         let wall = self.wall.elapsed();
         (wall, thread_cpu_time().saturating_sub(self.cpu))
     }
-}
-
-/// The CPU time (user and system) the calling thread has used.
-fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes the timespec it is given.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "CLOCK_THREAD_CPUTIME_ID");
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 fn round(value: f64) -> f64 {

@@ -19,9 +19,12 @@
 //! in the thread's CPU time, and the medians printed. Callgrind counts only inside the step's own function (`--toggle-collect=decode::STEP`),
 //! so neither the stand-in, the setup nor the freeing of the result is counted.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::hint::black_box;
+use std::time::Instant;
+
+use common::thread_cpu_time;
 use pieces_os_client::__private::Model;
 use pieces_os_client::models::ConversationMessages;
 use pieces_os_client::server::{Server, ServerConfig};
@@ -77,19 +80,6 @@ fn main() {
         megabytes / median.as_secs_f64(),
         cpu.as_secs_f64() * 1e3,
     );
-}
-
-/// The CPU time (user and system) the calling thread has used: unlike wall time, it leaves out the
-/// time other programs on a busy machine held the CPU.
-fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes the timespec it is given.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(status, 0, "CLOCK_THREAD_CPUTIME_ID");
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// The step being measured, on a body it owns; what it builds is dropped outside.
