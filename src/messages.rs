@@ -176,7 +176,7 @@ impl Client {
 impl Client {
     /// POSTs `input`, written from its model, to `operation`, and decodes the answer as an `A`.
     /// `argument` names the input in an error.
-    fn post_model<A: DeserializeOwned>(
+    fn post_model<A: Field + DeserializeOwned>(
         &self,
         operation: &'static Operation,
         argument: &'static str,

@@ -1,6 +1,8 @@
 //! The JSON-text check (what the C API and the `*_json` methods run) against the typed decode: for every
 //! body and model, both accept it, or both refuse it with the same error; an accepted body comes back
-//! unchanged and without a NUL byte. The first byte picks the model, the rest is the body.
+//! unchanged and without a NUL byte; and the model's own walk (`Field::build`, which the typed decode runs
+//! first) builds exactly what serde_json builds, and refuses exactly what it refuses. The first byte
+//! picks the model, the rest is the body.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -13,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     let model = Model::ALL[usize::from(pick) % Model::ALL.len()];
     let checked = model.checked_text(body.to_vec());
     let decoded = model.decode(body);
+    if let Err(difference) = model.build_vs_serde(body) {
+        panic!("{model:?}: the walk and serde_json differ: {difference}");
+    }
     match (&checked, &decoded) {
         (Ok(text), Ok(())) => {
             assert_eq!(text.as_bytes(), body, "{model:?}: the check changed the body");

@@ -10,7 +10,12 @@
 //! JSON itself is read by [`Scanner`], which follows serde_json's rules byte for byte without building
 //! anything, nearly twice as fast as serde_json walking a body to build nothing (BENCHMARKS.md).
 //!
-//! A unit test (`wire::tests`) and the fuzz target `check_vs_decode` hold the two to the same language.
+//! A third way, [`Field::build`], walks as the check does and builds the value: the typed decode runs it
+//! first (`wire::decode`), since serde_json's reading of strings was most of a snapshot's cost, and
+//! leaves to serde_json only a body it refuses, for the error.
+//!
+//! A unit test (`wire::tests`) and the fuzz target `check_vs_decode` hold the three to the same language
+//! and the two builders to the same values.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +40,11 @@ pub(crate) trait Field: Sized {
     /// Checks the value where the scanner stands, accepting exactly what [`Self::decode`] accepts, and
     /// builds nothing.
     fn check(scanner: &mut Scanner<'_>) -> Verdict;
+
+    /// Builds the value where the scanner stands, walking as [`Self::check`] does: what it builds is
+    /// what [`Self::decode`] builds from the same text, and it refuses what the check refuses.
+    /// `wire::decode` runs it first and leaves a refused body to `decode`, for the error.
+    fn build(scanner: &mut Scanner<'_>) -> Result<Self, Refused>;
 }
 
 /// The seed that decodes a required field (or a list item, or a map value).
@@ -93,7 +103,7 @@ impl<'de, T: Field> Visitor<'de> for Optional<T> {
 
 /// The types serde decodes by themselves, each checked by one step of the scanner.
 macro_rules! scalar_fields {
-    ($($ty:ty => $step:ident,)*) => {$(
+    ($($ty:ty => $step:ident, $built:expr;)*) => {$(
         impl Field for $ty {
             fn decode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 <$ty>::deserialize(deserializer)
@@ -102,17 +112,21 @@ macro_rules! scalar_fields {
             fn check(scanner: &mut Scanner<'_>) -> Verdict {
                 scanner.$step()
             }
+
+            fn build(scanner: &mut Scanner<'_>) -> Result<Self, Refused> {
+                $built(scanner)
+            }
         }
     )*};
 }
 
 scalar_fields! {
-    String => string,
-    bool => boolean,
-    i64 => integer,
-    Number => number,
+    String => string, Scanner::built_string;
+    bool => boolean, Scanner::built_boolean;
+    i64 => integer, Scanner::built_integer;
+    Number => number, Scanner::built_number;
     // Any JSON value, kept as its text.
-    RawJson => skip_value,
+    RawJson => skip_value, |scanner: &mut Scanner<'_>| scanner.raw_value().map(RawJson::from_scanned);
 }
 
 impl<T: Field> Field for Vec<T> {
@@ -122,6 +136,15 @@ impl<T: Field> Field for Vec<T> {
 
     fn check(scanner: &mut Scanner<'_>) -> Verdict {
         scanner.list(T::check)
+    }
+
+    fn build(scanner: &mut Scanner<'_>) -> Result<Self, Refused> {
+        let mut items = Vec::new();
+        scanner.list(|scanner| {
+            items.push(T::build(scanner)?);
+            Ok(())
+        })?;
+        Ok(items)
     }
 }
 
@@ -157,6 +180,18 @@ impl<T: Field> Field for BTreeMap<String, T> {
             keys.insert(key)?;
             T::check(scanner)
         })
+    }
+
+    fn build(scanner: &mut Scanner<'_>) -> Result<Self, Refused> {
+        let mut entries = BTreeMap::new();
+        scanner.object(|scanner, key| match entries.entry(key.into_owned()) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(T::build(scanner)?);
+                Ok(())
+            }
+            std::collections::btree_map::Entry::Occupied(_) => Err(Refused),
+        })?;
+        Ok(entries)
     }
 }
 

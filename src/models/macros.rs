@@ -99,6 +99,29 @@ macro_rules! lossless_struct {
     };
     (@finish_check optional $seen:ident) => {};
 
+    // Builds a field's value; an optional one may be `null`.
+    (@build required $ty:ty, $scanner:ident) => {
+        <$ty as $crate::models::field::Field>::build($scanner)?
+    };
+    (@build optional $ty:ty, $scanner:ident) => {
+        if $scanner.null()? {
+            None
+        } else {
+            Some(<$ty as $crate::models::field::Field>::build($scanner)?)
+        }
+    };
+
+    // Turns the building slot into the field's value, refusing where `@finish` fails the decode.
+    (@finish_build required $slot:ident) => {
+        match $slot {
+            Some(value) => value,
+            None => return Err($crate::wire::scan::Refused),
+        }
+    };
+    (@finish_build optional $slot:ident) => {
+        $slot.flatten()
+    };
+
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
@@ -232,6 +255,37 @@ macro_rules! lossless_struct {
                     })?;
                     $(lossless_struct!(@finish_check $kind $field);)*
                     Ok(())
+                }
+
+                // `check`, building what `ObjectVisitor::visit_map` builds.
+                fn build(scanner: &mut $crate::wire::scan::Scanner<'_>) -> Result<Self, $crate::wire::scan::Refused> {
+                    $(let mut $field = None;)*
+                    let mut extra = ::std::collections::BTreeMap::new();
+                    scanner.object(|scanner, key| {
+                        match &*key {
+                            $(
+                                $wire => {
+                                    if $field.is_some() {
+                                        return Err($crate::wire::scan::Refused);
+                                    }
+                                    $field = Some(lossless_struct!(@build $kind $ty, scanner));
+                                }
+                            )*
+                            _ => match extra.entry(key.into_owned()) {
+                                ::std::collections::btree_map::Entry::Vacant(slot) => {
+                                    slot.insert(<$crate::models::RawJson as $crate::models::field::Field>::build(scanner)?);
+                                }
+                                ::std::collections::btree_map::Entry::Occupied(_) => {
+                                    return Err($crate::wire::scan::Refused);
+                                }
+                            },
+                        }
+                        Ok(())
+                    })?;
+                    Ok($name {
+                        $($field: lossless_struct!(@finish_build $kind $field),)*
+                        extra,
+                    })
                 }
             }
 
@@ -390,6 +444,10 @@ macro_rules! lossless_enum {
                 fn check(scanner: &mut $crate::wire::scan::Scanner<'_>) -> $crate::wire::scan::Verdict {
                     // Any string decodes, as a known value or as `Other`.
                     scanner.string()
+                }
+
+                fn build(scanner: &mut $crate::wire::scan::Scanner<'_>) -> Result<Self, $crate::wire::scan::Refused> {
+                    scanner.built_string().map($name::from)
                 }
             }
         };

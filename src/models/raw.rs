@@ -54,6 +54,18 @@ impl RawJson {
         serde_json::from_str(self.get())
     }
 
+    /// Keeps `text` without parsing it again: the exact span of one value that the check's reader
+    /// accepted, as `wire::scan::Scanner::raw_value` returns it.
+    #[allow(unsafe_code)] // serde_json's constructor that trusts its caller, for a span already checked.
+    pub(crate) fn from_scanned(text: &str) -> Self {
+        // SAFETY (a contract of serde_json, not of memory): the text must be one well-formed JSON value
+        // without whitespace around it. `raw_value` returns the span, first byte to last, of a value its
+        // `skip_value` accepted, which reads an ignored value exactly as serde_json does (the unit tests
+        // of `wire` and the fuzz target `check_vs_decode` compare the two on every body); debug builds of
+        // serde_json parse the text again and panic where it is not.
+        RawJson(unsafe { RawValue::from_string_unchecked(text.to_owned()) })
+    }
+
     /// Checks that `text` is one JSON value and keeps it exactly (whitespace included).
     pub fn from_text(text: impl Into<String>) -> serde_json::Result<Self> {
         RawValue::from_string(text.into()).map(RawJson)

@@ -7,6 +7,11 @@
 //! it fails, and builds nothing ([`scan`] reads the JSON by serde_json's rules). So a body is OK for the
 //! JSON-text forms exactly when the typed forms would decode it, and when it is not, both fail with the
 //! same error.
+//!
+//! The typed decode walks the body the same way, building as it goes (`Field::build`), because
+//! serde_json's own string reading was most of a snapshot's decode; serde_json decodes only a body the
+//! walk refuses, to say why. Both must build the same model: the unit tests here and the fuzz target
+//! `check_vs_decode` compare them.
 
 use serde::de::DeserializeOwned;
 
@@ -17,9 +22,26 @@ pub(crate) mod scan;
 mod simd;
 
 /// Decodes a response body into its model, naming the endpoint and the position on failure.
-pub(crate) fn decode<T: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T> {
+pub(crate) fn decode<T: Field + DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<T> {
     let text = utf8(endpoint, body)?;
-    serde_json::from_str(text).map_err(|err| Error::decode(endpoint, err))
+    match built(text) {
+        Some(model) => Ok(model),
+        // Refused: serde_json says why (and decides, should the two ever disagree).
+        None => serde_json::from_str(text).map_err(|err| Error::decode(endpoint, err)),
+    }
+}
+
+/// The model `M` built from `text` by its own walk ([`Field::build`], the check's reader building as it
+/// goes), or `None` where the check would refuse the text.
+///
+/// It builds what serde_json builds from the same text (the fuzz target `check_vs_decode` compares
+/// them), in about half the instructions: serde_json looks for the end of a string 8 bytes at a time
+/// and stops at every escape, which in message text is most of a snapshot's decode (BENCHMARKS.md).
+fn built<M: Field>(text: &str) -> Option<M> {
+    let mut scanner = scan::Scanner::new(text);
+    let model = M::build(&mut scanner).ok()?;
+    scanner.end().ok()?;
+    Some(model)
 }
 
 /// The body as text, after one pass over all of it.
@@ -76,7 +98,7 @@ pub(crate) fn accepts<M: Field>(text: &str) -> bool {
 /// The error for a body the check refused: the decode's own, message and position, so that the JSON-text
 /// forms and the typed forms fail alike. Only refused bodies pay for the decode.
 #[cold]
-fn rejection<M: DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Error {
+fn rejection<M: Field + DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Error {
     match decode::<M>(endpoint, body) {
         Err(err) => err,
         // The check and the decode accept the same language (tests and the fuzz target `check_vs_decode`
@@ -135,6 +157,13 @@ pub mod internals {
                     }
                 }
 
+                /// Builds this model with its own walk and with serde_json, and compares the two.
+                pub fn build_vs_serde(self, body: &[u8]) -> std::result::Result<(), String> {
+                    match self {
+                        $(Model::$model => build_vs_serde::<$model>(body),)*
+                    }
+                }
+
                 /// Decodes, encodes and decodes again. `Ok(false)` when the body does not decode; an
                 /// error describes a round trip that lost or changed something.
                 pub fn round_trip(self, body: &[u8]) -> std::result::Result<bool, String> {
@@ -165,9 +194,29 @@ pub mod internals {
         Score,
     );
 
-    /// `wire::decode`: what the typed endpoints run on a body.
-    pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    /// `wire::decode` of a snapshot: what `Client::snapshot_messages` runs on a body.
+    pub fn decode(body: &[u8]) -> Result<ConversationMessages> {
         super::decode(ENDPOINT, body)
+    }
+
+    /// Builds `M` from `body` by its own walk and by serde_json, and compares: an error describes a body
+    /// the two read differently (one built what the other refused, or they built different values).
+    fn build_vs_serde<M>(body: &[u8]) -> std::result::Result<(), String>
+    where
+        M: Field + DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let Ok(text) = std::str::from_utf8(body) else {
+            return Ok(());
+        };
+        let built = super::built::<M>(text);
+        let decoded = serde_json::from_str::<M>(text);
+        match (built, decoded) {
+            (Some(built), Ok(decoded)) if built == decoded => Ok(()),
+            (Some(built), Ok(decoded)) => Err(format!("built {built:?}, serde_json {decoded:?}")),
+            (Some(built), Err(err)) => Err(format!("built {built:?}, serde_json refused: {err}")),
+            (None, Ok(decoded)) => Err(format!("refused, serde_json built {decoded:?}")),
+            (None, Err(_)) => Ok(()),
+        }
     }
 
     fn round_trip<M>(body: &[u8]) -> std::result::Result<bool, String>
@@ -292,11 +341,16 @@ mod tests {
     }
 
     /// Runs the check and the typed decode on `body` and asserts that they agree: both accept, or both
-    /// refuse with the same error. Returns whether the body was accepted.
+    /// refuse with the same error; and that the model's own walk builds what serde_json builds. Returns
+    /// whether the body was accepted.
     fn same_verdict<M>(body: &[u8]) -> bool
     where
-        M: Field + DeserializeOwned + serde::Serialize,
+        M: Field + DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug,
     {
+        if let Ok(text) = std::str::from_utf8(body) {
+            let by_serde_json = serde_json::from_str::<M>(text).ok();
+            assert_eq!(built::<M>(text), by_serde_json, "{text}");
+        }
         let checked = checked_text::<M>("e", body.to_vec());
         let decoded = decode::<M>("e", body);
         match (&checked, &decoded) {
@@ -432,6 +486,31 @@ mod tests {
         let at = body.windows(2).position(|w| w == b"AB").unwrap();
         body[at] = 0xff;
         assert!(!same_verdict::<ConversationMessages>(&body));
+    }
+
+    /// The model's own walk builds the stand-in's realistic messages (code, escapes of every kind,
+    /// non-ASCII text, deep untyped parts) exactly as serde_json does, compact and pretty-printed.
+    #[cfg(feature = "server")]
+    #[test]
+    fn the_walk_builds_realistic_snapshots_as_serde_json_does() {
+        let messages: Vec<serde_json::Value> = (0..300)
+            .map(|index| crate::server::seed::realistic_message(index, 7))
+            .collect();
+        let indices: serde_json::Map<String, serde_json::Value> = messages
+            .iter()
+            .enumerate()
+            .map(|(at, message)| (message["id"].as_str().unwrap().to_owned(), at.into()))
+            .collect();
+        let snapshot = serde_json::json!({"iterable": messages, "indices": indices});
+        for text in [
+            serde_json::to_string(&snapshot).unwrap(),
+            serde_json::to_string_pretty(&snapshot).unwrap(),
+        ] {
+            let built = built::<ConversationMessages>(&text).expect("the walk builds the snapshot");
+            let by_serde_json: ConversationMessages = serde_json::from_str(&text).unwrap();
+            assert_eq!(built.iterable.len(), 300);
+            assert_eq!(built, by_serde_json);
+        }
     }
 
     #[test]

@@ -17,9 +17,10 @@
 //!   objects, lists and maps) open at once, serde_json's recursion limit. Untyped parts may nest
 //!   deeper: serde_json skips them without recursion, and so does this reader.
 //!
-//! The text is valid UTF-8 already (`wire::checked_text` checks it first, in a pass of its own), so
-//! nothing here looks at UTF-8. The reader only says yes or no: a body it refuses is decoded to get the
-//! error.
+//! The text is valid UTF-8 already (`wire::checked_text` and `wire::decode` check it first, in a pass of
+//! their own), so nothing here looks at UTF-8. The reader says yes or no (the check), or builds the
+//! values of the same walk (`built_*` and `raw_value`, for `Field::build`); it never says why: a body it
+//! refuses is decoded by serde_json to get the error.
 
 use std::borrow::Cow;
 
@@ -46,6 +47,8 @@ pub(crate) struct Scanner<'a> {
     skip_stack: Vec<u8>,
     /// The string search of this CPU.
     strings: Strings,
+    /// The text of the string being built, reused from one string to the next.
+    scratch: Vec<u8>,
 }
 
 impl<'a> Scanner<'a> {
@@ -58,6 +61,7 @@ impl<'a> Scanner<'a> {
             remaining_depth: RECURSION_LIMIT,
             skip_stack: Vec::new(),
             strings: Strings::detect(),
+            scratch: Vec::new(),
         }
     }
 
@@ -126,6 +130,101 @@ impl<'a> Scanner<'a> {
     pub(crate) fn string(&mut self) -> Verdict {
         self.expect(b'"')?;
         self.unbuilt_string(true)
+    }
+
+    /// A typed `bool`, built.
+    pub(crate) fn built_boolean(&mut self) -> Result<bool, Refused> {
+        match self.peek() {
+            Some(b't') => self.literal(b"true").map(|()| true),
+            Some(b'f') => self.literal(b"false").map(|()| false),
+            _ => Err(Refused),
+        }
+    }
+
+    /// A typed string, built: its text with every escape replaced, in a string of exactly its length
+    /// (as serde_json builds one). Strict escapes, as [`Self::string`] checks them.
+    pub(crate) fn built_string(&mut self) -> Result<String, Refused> {
+        self.expect(b'"')?;
+        let text: &'a str = self.text;
+        if let Some(end) = self.strings.short_plain(self.bytes, self.at) {
+            // Between two quotes, so on character boundaries: `get` never says no.
+            let plain = text.get(self.at..end).ok_or(Refused)?;
+            self.at = end + 1;
+            return Ok(plain.to_owned());
+        }
+        let mut built = std::mem::take(&mut self.scratch);
+        built.clear();
+        let verdict = self.unescape_into(&mut built);
+        let string = verdict.map(|()| {
+            // SAFETY: `built` holds runs of `text` (valid UTF-8) that begin and end at ASCII bytes (a
+            // quote, a backslash or a control character, where a run is cut), so each run is whole
+            // characters, and between them the UTF-8 of the `char`s the escapes stand for.
+            #[allow(unsafe_code)]
+            unsafe { std::str::from_utf8_unchecked(&built) }.to_owned()
+        });
+        self.scratch = built;
+        string
+    }
+
+    /// The rest of a kept string after its opening quote, its escapes replaced, onto `built`.
+    fn unescape_into(&mut self, built: &mut Vec<u8>) -> Verdict {
+        loop {
+            self.at = self.strings.copy_plain(self.bytes, self.at, built);
+            match self.bytes.get(self.at) {
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.at += 1;
+                    let escaped = self.kept_escape()?;
+                    if escaped.is_ascii() {
+                        built.push(escaped as u8);
+                    } else {
+                        built.extend_from_slice(escaped.encode_utf8(&mut [0; 4]).as_bytes());
+                    }
+                }
+                // A control character, or the end of the text.
+                _ => return Err(Refused),
+            }
+        }
+    }
+
+    /// A typed `i64`, built.
+    pub(crate) fn built_integer(&mut self) -> Result<i64, Refused> {
+        let start = self.value_start();
+        self.integer()?;
+        self.text
+            .get(start..self.at)
+            .and_then(|token| token.parse().ok())
+            .ok_or(Refused)
+    }
+
+    /// A typed number, built as serde_json reads it from the same text.
+    pub(crate) fn built_number(&mut self) -> Result<serde_json::Number, Refused> {
+        let start = self.value_start();
+        self.number()?;
+        self.text
+            .get(start..self.at)
+            .and_then(|token| token.parse().ok())
+            .ok_or(Refused)
+    }
+
+    /// An untyped part's exact text, from its first byte to its last, which is what serde_json's
+    /// `RawValue` keeps of it.
+    pub(crate) fn raw_value(&mut self) -> Result<&'a str, Refused> {
+        let start = self.value_start();
+        self.skip_value()?;
+        let text: &'a str = self.text;
+        // The value starts and ends at ASCII bytes (structure, a quote, a literal or a digit): `get`
+        // never says no.
+        text.get(start..self.at).ok_or(Refused)
+    }
+
+    /// Where the next value starts, after whitespace.
+    fn value_start(&mut self) -> usize {
+        self.peek();
+        self.at
     }
 
     /// A typed `i64`.

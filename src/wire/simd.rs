@@ -63,6 +63,21 @@ impl Strings {
         }
     }
 
+    /// Copies the bytes from `from` up to the first stop byte (see [`Self::string_stop`]) onto `out`, and
+    /// returns the stop's offset (`bytes.len()` when there is none): the plain run of a string being
+    /// built, copied 16 bytes at a time as it is searched, rather than found first and copied after.
+    #[inline]
+    pub(crate) fn copy_plain(self, bytes: &[u8], from: usize, out: &mut Vec<u8>) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        {
+            sse2::copy_plain(bytes, from, out)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            portable_copy_plain(bytes, from, out)
+        }
+    }
+
     /// The offset of the first byte at or after `from` that is a `"`, a control character, or a `\`
     /// that does not begin an escape of one character (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`);
     /// those escapes are stepped over whole, so the `"` or `\` of `\"` or `\\` is never a stop.
@@ -141,6 +156,14 @@ fn portable_string_stop(bytes: &[u8], mut from: usize) -> usize {
     from
 }
 
+/// [`Strings::copy_plain`] without SIMD instructions.
+#[inline]
+fn portable_copy_plain(bytes: &[u8], from: usize, out: &mut Vec<u8>) -> usize {
+    let stop = portable_string_stop(bytes, from);
+    out.extend_from_slice(&bytes[from..stop]);
+    stop
+}
+
 /// [`Strings::skip_plain`] without SIMD instructions.
 #[inline]
 fn portable_skip_plain(bytes: &[u8], mut from: usize) -> usize {
@@ -190,7 +213,7 @@ fn skip_plain_by_blocks<const BLOCK: usize>(
 mod sse2 {
     use core::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
+        _mm_set1_epi8, _mm_storeu_si128,
     };
 
     /// One bit per byte of the 16 at `from` that [`super::is_stop`] holds for.
@@ -226,6 +249,40 @@ mod sse2 {
     #[inline]
     pub(super) fn skip_plain(bytes: &[u8], from: usize) -> usize {
         super::skip_plain_by_blocks::<16>(bytes, from, stops, super::portable_skip_plain)
+    }
+
+    /// Stores each block of 16 bytes whole at the end of `out` as it searches it (one store instead of a
+    /// call to `memcpy` per run), then counts only the bytes before the stop as written.
+    #[inline]
+    pub(super) fn copy_plain(bytes: &[u8], mut from: usize, out: &mut Vec<u8>) -> usize {
+        while let Some(block) = bytes.get(from..from + 16) {
+            out.reserve(16);
+            let written = out.len();
+            // SAFETY: SSE2 is part of the x86_64 baseline. The load reads the 16 bytes of `block`; the
+            // store writes 16 bytes of the spare capacity that `reserve(16)` guarantees after `written`;
+            // `loadu`/`storeu` need no alignment. `set_len` then counts only bytes that were written.
+            let mask = unsafe {
+                let chunk = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+                _mm_storeu_si128(out.as_mut_ptr().add(written).cast::<__m128i>(), chunk);
+                let quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'"' as i8));
+                let backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'\\' as i8));
+                let limit = _mm_set1_epi8(0x1F);
+                let control = _mm_cmpeq_epi8(_mm_max_epu8(chunk, limit), limit);
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+            };
+            let plain = if mask == 0 {
+                16
+            } else {
+                mask.trailing_zeros() as usize
+            };
+            // SAFETY: the `plain` (at most 16) bytes after `written` were initialized by the store.
+            unsafe { out.set_len(written + plain) };
+            if mask != 0 {
+                return from + plain;
+            }
+            from += 16;
+        }
+        super::portable_copy_plain(bytes, from, out)
     }
 
     #[inline]
@@ -358,6 +415,16 @@ mod tests {
                     text.extend_from_slice(pieces[piece]);
                 }
                 for from in 0..=text.len() {
+                    let stop = naive(&text, from);
+                    let mut copied = vec![b'x'; pad];
+                    let found = Strings::detect().copy_plain(&text, from, &mut copied);
+                    assert_eq!(found, stop, "copy_plain on {text:?} from {from}");
+                    assert_eq!(
+                        &copied[pad..],
+                        &text[from..stop],
+                        "copy_plain on {text:?} from {from}"
+                    );
+                    assert_eq!(portable_copy_plain(&text, from, &mut Vec::new()), stop);
                     let expected = naive_skip_plain(&text, from);
                     for (name, search) in &searches {
                         let found = search(&text, from);
