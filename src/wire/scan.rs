@@ -152,6 +152,12 @@ impl<'a> Scanner<'a> {
             self.at = end + 1;
             return Ok(plain.to_owned());
         }
+        self.unescaped()
+    }
+
+    /// The rest of a kept string after its opening quote, its escapes replaced, as a new string of
+    /// exactly its length.
+    fn unescaped(&mut self) -> Result<String, Refused> {
         let mut built = std::mem::take(&mut self.scratch);
         built.clear();
         let verdict = self.unescape_into(&mut built);
@@ -405,35 +411,7 @@ impl<'a> Scanner<'a> {
     #[cold]
     #[inline(never)]
     fn escaped_key(&mut self) -> Result<Cow<'a, str>, Refused> {
-        let text: &'a str = self.text;
-        let mut unescaped: Option<String> = None;
-        let mut run_start = self.at;
-        loop {
-            self.at = self.strings.string_stop(self.bytes, self.at);
-            // A run starts after a quote or an escape and ends at an ASCII byte (or the end), so on
-            // character boundaries: `get` never says no.
-            let run = text.get(run_start..self.at).ok_or(Refused)?;
-            match self.bytes.get(self.at) {
-                Some(b'"') => {
-                    self.at += 1;
-                    return Ok(match unescaped {
-                        None => Cow::Borrowed(run),
-                        Some(mut text) => {
-                            text.push_str(run);
-                            Cow::Owned(text)
-                        }
-                    });
-                }
-                Some(b'\\') => {
-                    let text = unescaped.get_or_insert_with(String::new);
-                    text.push_str(run);
-                    self.at += 1;
-                    text.push(self.kept_escape()?);
-                    run_start = self.at;
-                }
-                _ => return Err(Refused),
-            }
-        }
+        self.unescaped().map(Cow::Owned)
     }
 
     /// One escape of a kept string, after its backslash: the character it stands for. An unpaired
