@@ -25,28 +25,9 @@ cd "$root"
     exit 2
 }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pieces-bindings-check.XXXXXX")
-server_pids=()
-finish() {
-    local status=$? pid
-    for pid in ${server_pids[@]+"${server_pids[@]}"}; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "$status" = 0 ]; then
-        rm -rf "$work"
-    else
-        echo "bindings checks FAILED; their files are kept in $work" >&2
-    fi
-}
-trap finish EXIT
-
-fail() {
-    echo "FAILED: $*" >&2
-    exit 1
-}
-
-version=$(sed -n 's/^version = "\([^"]*\)"$/\1/p' Cargo.toml | head -n 1)
+checks_name=bindings
+# shellcheck source=scripts/check-helpers.sh
+source scripts/check-helpers.sh
 
 # The stand-in program and the pieces-messages CLI, built from this clone.
 server=$(cargo build --quiet --features server,cli --bin pieces-os-server --bin pieces-messages --message-format=json |
@@ -61,20 +42,6 @@ library() {
         scripts/install.sh --prefix "$work/prefix" >&2
     fi
     echo "$work/prefix/lib/libpieces_os_client.so.$version"
-}
-
-# Starts a stand-in with the given options and sets stand_in_url; finish() ends it.
-start_stand_in() {
-    local out
-    out=$(mktemp "$work/stand-in.XXXXXX")
-    "$server" --port 0 "$@" >"$out" &
-    server_pids+=("$!")
-    for _ in $(seq 100); do
-        grep -q '^listening on ' "$out" && break
-        sleep 0.1
-    done
-    stand_in_url=$(sed -n 's/^listening on //p' "$out")
-    [ -n "$stand_in_url" ] || fail "the stand-in ($*) did not start"
 }
 
 # The README's snippet marked <!-- ci: NAME -->, written to FILE.

@@ -13,34 +13,17 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/pieces-install-check.XXXXXX")
+checks_name=install
+# shellcheck source=scripts/check-helpers.sh
+source scripts/check-helpers.sh
 prefix=$work/prefix
-server_pids=()
 checks=0
-finish() {
-    local status=$? pid
-    for pid in ${server_pids[@]+"${server_pids[@]}"}; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if [ "$status" = 0 ]; then
-        rm -rf "$work"
-    else
-        echo "install checks FAILED; their files are kept in $work" >&2
-    fi
-}
-trap finish EXIT
 
 step() {
     checks=$((checks + 1))
     printf '\n-- %s\n' "$*"
 }
-fail() {
-    echo "FAILED: $*" >&2
-    exit 1
-}
 
-version=$(sed -n 's/^version = "\([^"]*\)"$/\1/p' Cargo.toml | head -n 1)
 major=${version%%.*}
 minor=${version#*.}
 minor=${minor%%.*}
@@ -125,20 +108,6 @@ step "a stand-in PiecesOS on 127.0.0.1"
 server=$(cargo build --quiet --features server,cli,capi --bin pieces-os-server --message-format=json |
     grep -o '"executable":"[^"]*pieces-os-server"' | sed 's/^"executable":"//; s/"$//')
 [ -x "$server" ] || fail "cargo built no pieces-os-server"
-# Starts a stand-in with the given options on a free port and sets stand_in_url to its URL; finish()
-# ends it.
-start_stand_in() {
-    local out
-    out=$(mktemp "$work/stand-in.XXXXXX")
-    "$server" --port 0 "$@" >"$out" &
-    server_pids+=("$!")
-    for _ in $(seq 100); do
-        grep -q '^listening on ' "$out" && break
-        sleep 0.1
-    done
-    stand_in_url=$(sed -n 's/^listening on //p' "$out")
-    [ -n "$stand_in_url" ] || fail "the stand-in ($*) did not start"
-}
 start_stand_in --seed 5
 url=$stand_in_url
 echo "$url"
